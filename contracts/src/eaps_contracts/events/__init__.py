@@ -1,0 +1,1 @@
+"""One module per producer; each class is one (type, version)."""

@@ -1,0 +1,1 @@
+"""e-APS gateway: the public and internal edges, and the web portals."""

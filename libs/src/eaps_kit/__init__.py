@@ -1,0 +1,1 @@
+"""Shared runtime kit of the e-APS services."""

@@ -1,0 +1,13 @@
+from eaps_kit.runner import serve
+
+from documents.config import Settings
+from documents.main import create_app
+
+
+def main() -> None:
+    settings = Settings()
+    serve(lambda: create_app(settings), settings)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,16 @@
+from pathlib import Path
+
+from pydantic_settings import SettingsConfigDict
+
+from eaps_kit.settings import ServiceSettings
+
+SERVICE_DIR = Path(__file__).resolve().parents[2]
+
+
+class Settings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="DOSSIER_", extra="ignore")
+
+    service_name: str = "dossier"
+    port: int = 8103
+    database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/eaps_dossier"
+    migrations_dir: Path = SERVICE_DIR / "migrations"

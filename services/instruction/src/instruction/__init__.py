@@ -1,0 +1,1 @@
+"""e-APS instruction service: Instruction des dossiers par le service douanier : files, recevabilité, décisions, autorisations."""

@@ -1,0 +1,1 @@
+"""e-APS notifications service: Courriels, SMS, notifications dans l'application et webhooks des autres administrations."""
