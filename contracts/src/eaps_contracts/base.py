@@ -49,6 +49,10 @@ def routing_key_of(event_type: str, version: int) -> str:
     return f"{event_type}.v{version}"
 
 
+PUBLIC_EXCHANGE = "public.decisions"
+
+
 def exchange_of(producer: str) -> str:
-    """Each producer owns one durable topic exchange."""
-    return f"{producer}.events"
+    """Each producer owns one durable topic exchange; ``public`` events go to the exchange
+    reserved for other administrations."""
+    return PUBLIC_EXCHANGE if producer == "public" else f"{producer}.events"

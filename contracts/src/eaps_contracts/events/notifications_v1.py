@@ -7,6 +7,11 @@ from datetime import date, datetime
 from typing import ClassVar, Literal
 
 from eaps_contracts.base import Event
+from eaps_contracts.events.common import AuthorisationLine, Flow
+
+# The durable topic exchange reserved to other administrations' consumers. It is not
+# ``exchange_of(producer)``: the notifications service publishes there through its outbox.
+PUBLIC_DECISIONS_EXCHANGE = "public.decisions"
 
 
 class NotificationDeliveredV1(Event):
@@ -33,8 +38,13 @@ class NotificationFailedV1(Event):
 
 
 class PublicDecisionV1(Event):
-    """Published on the exchange reserved to other administrations (``public.decisions``)."""
+    """Published on the exchange reserved to other administrations (``public.decisions``).
 
+    The same body is the ``data`` of the signed webhook deliveries (type ``decision.<change>``).
+    Bind a queue to ``public.decisions`` with the routing key ``public.decision.changed.v1``.
+    """
+
+    exchange: ClassVar[str] = PUBLIC_DECISIONS_EXCHANGE
     event_type: ClassVar[str] = "public.decision.changed"
     description: ClassVar[str] = "Public feed for other administrations: an authorisation was granted, refused, suspended, reinstated, revoked or expired."
     authorisation_number: str | None = None
@@ -45,3 +55,11 @@ class PublicDecisionV1(Event):
     valid_from: date | None = None
     valid_until: date | None = None
     occurred_at: datetime
+    # Optional since the first draft; absent when the producer did not know them.
+    authorisation_id: uuid.UUID | None = None
+    dossier_id: uuid.UUID | None = None
+    flow: Flow | None = None
+    origin_country: str | None = None
+    destination_country: str | None = None
+    reason: str | None = None
+    lines: list[AuthorisationLine] = []
