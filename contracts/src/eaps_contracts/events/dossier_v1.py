@@ -23,6 +23,8 @@ class ApplicantSnapshot(ContractModel):
     email: str | None = None
     phone: str | None = None
     address: dict[str, str | None] | None = None
+    # Optional since 1.1: the profile's own fields (licence, permit, agrément numbers…).
+    profile_details: dict[str, str] | None = None
 
 
 class DossierSnapshot(ContractModel):
@@ -79,3 +81,6 @@ class DossierMessagePostedV1(Event):
     body: str
     document_id: uuid.UUID | None = None
     posted_at: datetime
+    # Optional since 1.1: the immutable copy of the attached document that officers can read.
+    pinned_document_id: uuid.UUID | None = None
+    owner_operator_id: uuid.UUID | None = None
