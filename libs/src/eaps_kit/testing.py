@@ -92,6 +92,9 @@ def test_database_url(service: str) -> str:
     return f"postgresql+asyncpg://postgres@127.0.0.1:5432/eaps_{service}_test_{unique_suffix()}"
 
 
+test_database_url.__test__ = False  # type: ignore[attr-defined]  # a helper, not a test
+
+
 @contextlib.asynccontextmanager
 async def app_client(app: FastAPI, base_url: str = "http://testserver") -> AsyncIterator[httpx.AsyncClient]:
     """Run the app's lifespan and give an httpx client speaking ASGI to it."""
