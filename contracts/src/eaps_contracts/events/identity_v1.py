@@ -108,3 +108,16 @@ class OperatorMemberAddedV1(Event):
     account_id: uuid.UUID
     role: str  # "administrator" | "member"
     added_by: uuid.UUID | None = None
+
+
+class OperatorInvitationCreatedV1(Event):
+    event_type: ClassVar[str] = "identity.operator.invitation_created"
+    description: ClassVar[str] = ("The administrator of an operator invited a colleague by email; the invitee "
+                                  "accepts it once signed in with a verified account of that address.")
+    invitation_id: uuid.UUID
+    operator_id: uuid.UUID
+    company_name: str
+    email: str
+    invited_by: uuid.UUID
+    expires_at: datetime
+    link: str
