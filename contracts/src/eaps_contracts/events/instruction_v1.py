@@ -129,3 +129,18 @@ class MessagePostedV1(Event):
     author_label: str = "Service instructeur"
     body: str
     posted_at: datetime
+
+
+class AuthorisationDocumentIssuedV1(Event):
+    event_type: ClassVar[str] = "instruction.authorisation.document_issued"
+    description: ClassVar[str] = (
+        "The PDF of an authorisation was generated and stored by the documents service; the holder can "
+        "download it with GET /api/v1/documents/{document_id}/content.")
+    authorisation_id: uuid.UUID
+    number: str
+    dossier_id: uuid.UUID
+    holder_account_id: uuid.UUID
+    holder_operator_id: uuid.UUID | None = None
+    document_id: uuid.UUID
+    verification_code: str
+    issued_at: datetime
