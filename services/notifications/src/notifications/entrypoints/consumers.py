@@ -1,8 +1,14 @@
+"""One queue per producer: identity, documents, dossier and instruction events."""
+
 from collections.abc import Sequence
 
 from eaps_kit.messaging import Subscription
-from eaps_kit.service import Runtime
+
+from notifications.service_layer.handlers import Notifier
 
 
-def subscriptions(runtime: Runtime) -> Sequence[Subscription]:
-    return []
+def make_subscriptions(notifier: Notifier) -> Sequence[Subscription]:
+    return [
+        Subscription(purpose=f"{producer}-events", events=notifier.events_of(producer), handler=notifier.handle)
+        for producer in ("identity", "documents", "dossier", "instruction")
+    ]

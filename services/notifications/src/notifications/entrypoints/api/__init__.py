@@ -1,3 +1,6 @@
 from fastapi import APIRouter
 
-routers: list[APIRouter] = []
+from notifications.entrypoints.api.notifications import router as notifications_router
+from notifications.entrypoints.api.webhooks import router as webhooks_router
+
+routers: list[APIRouter] = [notifications_router, webhooks_router]
