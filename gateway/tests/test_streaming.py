@@ -1,0 +1,76 @@
+"""Bodies cross the edge as streams: the service sees an upload begin before the client has finished
+sending it, and the client sees a download begin before the service has finished producing it."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import uuid
+from collections.abc import AsyncIterator
+
+import httpx
+
+from eaps_kit.testing import TestKeys, bearer
+
+CHUNK = bytes(range(256)) * 256  # 64 KiB
+# Bound on waiting for the other side; a buffering edge would wait for the whole body and never get there.
+WAIT = 20
+
+
+async def test_upload_is_streamed_to_the_service(public_url: str, stubs: dict, keys: TestKeys) -> None:
+    key = uuid.uuid4().hex
+    received_first = stubs["documents"].signal(key)
+    total_chunks = 256  # 16 MiB
+    digest = hashlib.sha256()
+
+    async def body() -> AsyncIterator[bytes]:
+        digest.update(CHUNK)
+        yield CHUNK
+        # The rest is sent only once the service has received the beginning through the edge.
+        await asyncio.wait_for(received_first.wait(), timeout=WAIT)
+        for _ in range(total_chunks - 1):
+            digest.update(CHUNK)
+            yield CHUNK
+
+    async with httpx.AsyncClient(base_url=public_url, timeout=60) as client:
+        resp = await client.post("/api/v1/documents", content=body(),
+                                 headers={**bearer(keys.applicant()), "X-Test-Signal": key,
+                                          "Content-Type": "application/octet-stream"})
+    assert resp.status_code == 200
+    assert resp.json()["body_size"] == total_chunks * len(CHUNK)
+    assert resp.json()["body_sha256"] == digest.hexdigest()
+
+
+async def test_upload_with_content_length_keeps_it(public_url: str, keys: TestKeys) -> None:
+    payload = CHUNK * 64  # 4 MiB
+    async with httpx.AsyncClient(base_url=public_url, timeout=60) as client:
+        resp = await client.post("/api/v1/documents", content=payload, headers=bearer(keys.applicant()))
+    body = resp.json()
+    assert body["body_size"] == len(payload)
+    assert body["body_sha256"] == hashlib.sha256(payload).hexdigest()
+    assert [v for k, v in body["headers"] if k == "content-length"] == [str(len(payload))]
+
+
+async def test_download_is_streamed_to_the_client(public_url: str, stubs: dict, keys: TestKeys) -> None:
+    key = uuid.uuid4().hex
+    size = 32 * 1024 * 1024
+    async with httpx.AsyncClient(base_url=public_url, timeout=60) as client:
+        async with client.stream("GET", "/api/v1/dossiers/_test/download",
+                                 params={"size": size, "key": key}, headers=bearer(keys.applicant())) as resp:
+            assert resp.status_code == 200
+            chunks = resp.aiter_raw()
+            # The service holds back everything after its first chunk until the client has seen it.
+            first = await asyncio.wait_for(chunks.__anext__(), timeout=WAIT)
+            stubs["dossier"].gate(key).set()
+            received = len(first)
+            async for chunk in chunks:
+                received += len(chunk)
+    assert received == size
+
+
+async def test_head_request_gets_headers_without_body(public_url: str, keys: TestKeys) -> None:
+    async with httpx.AsyncClient(base_url=public_url) as client:
+        resp = await client.head("/api/v1/dossiers/abc", headers=bearer(keys.applicant()))
+    assert resp.status_code == 200
+    assert int(resp.headers["content-length"]) > 0
+    assert resp.content == b""
