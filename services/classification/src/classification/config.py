@@ -1,10 +1,11 @@
 from pathlib import Path
 
+from eaps_kit.settings import ServiceSettings
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from eaps_kit.settings import ServiceSettings
-
 SERVICE_DIR = Path(__file__).resolve().parents[2]
+PACKAGED_RULESETS = Path(__file__).resolve().parent / "rulesets"
 
 
 class Settings(ServiceSettings):
@@ -14,3 +15,5 @@ class Settings(ServiceSettings):
     port: int = 8102
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/eaps_classification"
     migrations_dir: Path = SERVICE_DIR / "migrations"
+    # Directories whose sub-directories are ruleset versions (JSON list in the environment).
+    rulesets_dirs: list[Path] = Field(default_factory=lambda: [PACKAGED_RULESETS])

@@ -1,3 +1,5 @@
 from fastapi import APIRouter
 
-routers: list[APIRouter] = []
+from classification.entrypoints.api.routes import internal, router
+
+routers: list[APIRouter] = [router, internal]
