@@ -1,1 +1,1 @@
-"""e-APS documents service: Bibliothèque de documents, contrôles à l'envoi, antivirus, copies figées des dossiers transmis."""
+"""e-APS documents service: the document library, upload checks, antivirus, pinned copies."""

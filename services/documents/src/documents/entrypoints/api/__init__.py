@@ -1,3 +1,5 @@
 from fastapi import APIRouter
 
-routers: list[APIRouter] = []
+from documents.entrypoints.api import internal, library
+
+routers: list[APIRouter] = [library.router, internal.router]
