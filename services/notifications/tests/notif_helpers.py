@@ -76,3 +76,44 @@ def authorisation_snapshot(account_id: uuid.UUID, **kw: Any) -> dict[str, Any]:
     return data
 
 
+
+
+# --- a webhook receiver on loopback --------------------------------------------------
+
+import contextlib  # noqa: E402
+
+from fastapi import FastAPI, Request, Response  # noqa: E402
+
+from eaps_kit.testing import free_port, serve_app  # noqa: E402
+
+
+class WebhookReceiver:
+    """An administration's HTTP endpoint: records each POST (headers, raw body) and answers
+    ``status``. It can be taken down and brought back on the same port."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.status = 200
+        self.received: list[tuple[dict[str, str], bytes]] = []
+        self._stack: contextlib.AsyncExitStack | None = None
+        app = FastAPI()
+
+        @app.post("/hooks")
+        async def hook(request: Request) -> Response:
+            self.received.append((dict(request.headers), await request.body()))
+            return Response(status_code=self.status)
+
+        self.app = app
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hooks"
+
+    async def start(self) -> None:
+        self._stack = contextlib.AsyncExitStack()
+        await self._stack.enter_async_context(serve_app(self.app, port=self.port))
+
+    async def stop(self) -> None:
+        if self._stack is not None:
+            await self._stack.aclose()
+            self._stack = None
