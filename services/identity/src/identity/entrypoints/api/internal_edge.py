@@ -28,7 +28,7 @@ from identity.entrypoints.api.schemas import (
 )
 from identity.service_layer import habilitations, staff, tokens
 
-officer = APIRouter(prefix="/api/v1/identity/officer", tags=["agents (portail interne)"])
+officer = APIRouter(prefix="/api/v1/identity/officers", tags=["agents (portail interne)"])
 pae = APIRouter(prefix="/api/v1/identity/pae", tags=["PAE (portail interne)"])
 oauth = APIRouter(prefix="/api/v1/identity/oauth", tags=["autres administrations (OAuth2)"])
 
@@ -41,7 +41,7 @@ async def officer_sign_in(body: OfficerSignIn, request: Request, ident: Identity
     return (await staff.officer_sign_in(ident, body.email, body.password, body.otp, client_ip(request))).as_dict()
 
 
-@officer.post("/tokens/refresh", response_model=TokenOut, response_model_exclude_none=True,
+@officer.post("/sessions/refresh", response_model=TokenOut, response_model_exclude_none=True,
               summary="Renouveler le jeton d'accès d'un agent")
 async def officer_refresh_tokens(body: RefreshIn, ident: Identity = Depends(get_identity)) -> Any:
     return (await tokens.refresh(ident, body.refresh_token, INTERNAL_AUDIENCE)).as_dict()

@@ -47,14 +47,14 @@ router = APIRouter(prefix="/api/v1/identity", tags=["comptes (portail public)"])
 # --- registration and verification (no sign-in) -------------------------------------------
 
 
-@router.get("/catalogue/profiles", response_model=dict[str, list[ProfileRead]], summary="Profils possibles à l'inscription")
+@router.get("/registrations/profiles", response_model=dict[str, list[ProfileRead]], summary="Profils possibles à l'inscription")
 async def list_profiles(ident: Identity = Depends(get_identity)) -> dict[str, list[dict[str, str]]]:
     return {kind: [{"code": c, "label": label} for c, label in profiles.items()]
             for kind, profiles in ident.catalogue.profiles.items()}
 
 
 @router.get("/catalogue/pae", response_model=list[PaeRead], summary="Pôles d'action économique, par région")
-async def list_pae(ident: Identity = Depends(get_identity)) -> list[Any]:
+async def list_pae(who: Principal = Depends(require_applicant), ident: Identity = Depends(get_identity)) -> list[Any]:
     return sorted(ident.catalogue.pae.values(), key=lambda p: (p.region, p.name))
 
 
@@ -117,13 +117,13 @@ async def sign_out(body: RefreshIn, ident: Identity = Depends(get_identity)) -> 
     return Response(status_code=204)
 
 
-@router.post("/password-reset", status_code=202, response_model=Message, summary="Mot de passe oublié")
+@router.post("/password-resets", status_code=202, response_model=Message, summary="Mot de passe oublié")
 async def request_password_reset(body: PasswordResetRequest, ident: Identity = Depends(get_identity)) -> dict[str, str]:
     await account_handlers.request_password_reset(ident, body.email)
     return {"detail": "Si un compte correspond à cette adresse, un lien de réinitialisation vient d'être envoyé."}
 
 
-@router.post("/password-reset/confirm", status_code=204, summary="Choisir un nouveau mot de passe (lien reçu)")
+@router.post("/password-resets/confirm", status_code=204, summary="Choisir un nouveau mot de passe (lien reçu)")
 async def confirm_password_reset(body: PasswordResetConfirm, ident: Identity = Depends(get_identity)) -> Response:
     await account_handlers.reset_password(ident, body.token, body.password)
     return Response(status_code=204)
