@@ -231,3 +231,9 @@ def journey(client: Any, probe: BusProbe, as_officer: dict[str, str], as_supervi
     return Journey(client, probe, as_officer, as_supervisor)
 
 
+
+
+@pytest.fixture(scope="session")
+def snapshot() -> Any:
+    """The factory of dossier snapshots (test modules cannot import conftest under importlib)."""
+    return make_snapshot
