@@ -14,15 +14,14 @@ from typing import Any
 
 import pytest
 import uvicorn
+from eaps_kit import telemetry
+from eaps_kit.testing import TestKeys, eventually, free_port, serve_app
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from pydantic import BaseModel, create_model
 from redis.asyncio import Redis
-
-from eaps_kit import telemetry
-from eaps_kit.testing import TestKeys, eventually, free_port, serve_app
 
 # pytest's importlib mode names this file "gateway.tests.conftest" and, finding no module
 # "gateway" yet, stands the folder /work/main/gateway in for it, hiding the real package
@@ -110,7 +109,7 @@ class Stub:
 
 
 def build_stub(stub: Stub) -> FastAPI:
-    app = FastAPI(title=f"stub {stub.name}")
+    app = FastAPI(title=f"stub {stub.name}", openapi_url=None)
 
     async def echo(request: Request) -> JSONResponse:
         signal = request.headers.get("x-test-signal")
@@ -182,15 +181,12 @@ def build_stub(stub: Stub) -> FastAPI:
         app.add_api_route(path, echo, methods=[method], operation_id=op_id, responses=responses,
                           summary=f"Opération {op_id}", tags=[stub.name])
 
-    openapi_default = app.openapi
-
     @app.get("/openapi.json", include_in_schema=False)
     async def openapi() -> JSONResponse:
         if not stub.openapi_up:
             return JSONResponse({"detail": "down"}, status_code=503)
-        return JSONResponse(openapi_default())
+        return JSONResponse(app.openapi())
 
-    app.openapi_url = None
     app.add_api_route("/{path:path}", echo, methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
                       include_in_schema=False)
     FastAPIInstrumentor.instrument_app(app)

@@ -9,10 +9,9 @@ import uuid
 
 import httpx
 import pytest
+from eaps_kit.testing import TestKeys, bearer, free_port
 from joserfc import jwt
 from joserfc.jwk import OctKey
-
-from eaps_kit.testing import TestKeys, bearer, free_port
 
 CALLERS = ["anonymous", "applicant_as", "applicant_oppd", "applicant_no_level", "officer", "supervisor",
            "pae_agent", "admin", "machine_decisions", "machine_imputations", "machine_no_scope"]
@@ -76,7 +75,8 @@ MATRIX = [
     ("internal", "POST", "/api/v1/instruction/cases/1/decision/sign", {"officer", "supervisor"}),
     ("internal", "POST", "/api/v1/instruction/authorisations/AIMG-2025-000001/imputations",
      {"machine_imputations", "officer", "supervisor"}),
-    ("internal", "POST", "/api/v1/instruction/imputations/1/reversal", {"machine_imputations", "officer", "supervisor"}),
+    ("internal", "POST", "/api/v1/instruction/imputations/1/reversal",
+     {"machine_imputations", "officer", "supervisor"}),
     ("internal", "GET", "/api/v1/documents/pinned/p1/content", {"officer", "supervisor"}),
     ("internal", "GET", "/api/v1/notifications", {"officer", "supervisor", "pae_agent"}),
     ("internal", "POST", "/api/v1/webhooks/endpoints", {"machine_decisions"}),

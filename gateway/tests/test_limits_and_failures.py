@@ -8,9 +8,8 @@ import uuid
 from collections.abc import Iterator
 
 import httpx
-from redis.asyncio import Redis
-
 from eaps_kit.testing import TestKeys, bearer, free_port
+from redis.asyncio import Redis
 
 
 async def test_rate_limit_per_token_subject(make_edge, keys: TestKeys) -> None:

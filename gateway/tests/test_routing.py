@@ -6,7 +6,6 @@ import uuid
 
 import httpx
 import pytest
-
 from eaps_kit.testing import TestKeys, bearer
 
 

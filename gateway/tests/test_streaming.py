@@ -9,7 +9,6 @@ import uuid
 from collections.abc import AsyncIterator
 
 import httpx
-
 from eaps_kit.testing import TestKeys, bearer
 
 CHUNK = bytes(range(256)) * 256  # 64 KiB

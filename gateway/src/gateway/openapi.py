@@ -99,7 +99,7 @@ def merge(edge_rules: EdgeRules, documents: dict[str, dict[str, Any]], unavailab
                         merged["tags"].append({"name": tag})
         if kept_refs:
             for name, schema in ((doc.get("components") or {}).get("schemas") or {}).items():
-                schemas.setdefault(name, schema)
+                schemas.setdefault(renames.get(name, name), schema)
     return merged
 
 

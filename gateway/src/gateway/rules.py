@@ -16,7 +16,7 @@ from gateway.config import SERVICES, Edge
 
 RULES_FILE = Path(__file__).with_name("routes.yaml")
 HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
-_SEGMENT = re.compile(r"^(\{[A-Za-z_][A-Za-z0-9_]*\}|[A-Za-z0-9._~!$&'()*+,;=:@%-]+)$")
+_SEGMENT = re.compile(r"^(\{[A-Za-z_][A-Za-z0-9_]*\}|[A-Za-z0-9._~!$&'()+,;=:@%-]+)$")
 
 
 class Grant(BaseModel):
