@@ -52,20 +52,6 @@ NO_HEALTHCHECK = {
     "jaeger": "only the collector talks to it; the UI is a developer's tool",
 }
 
-# Variables set for settings that the owning service has not declared yet (its issue is in
-# progress). The values are what the descriptors will pass; names must be kept in step.
-ANTICIPATED_SETTINGS = {
-    "DOSSIER_CLASSIFICATION_URL": "dossier calls classification (issue 6)",
-    "DOSSIER_DOCUMENTS_URL": "dossier pins documents (issue 6)",
-    "DOCUMENTS_S3_ENDPOINT": "documents stores objects in S3 (issue 5)",
-    "DOCUMENTS_S3_SECURE": "documents stores objects in S3 (issue 5)",
-    "DOCUMENTS_S3_BUCKET": "documents stores objects in S3 (issue 5)",
-    "DOCUMENTS_S3_ACCESS_KEY": "documents stores objects in S3 (issue 5)",
-    "DOCUMENTS_S3_SECRET_KEY": "documents stores objects in S3 (issue 5)",
-    "DOCUMENTS_CLAMD_HOST": "documents scans with clamd (issue 5)",
-    "DOCUMENTS_CLAMD_PORT": "documents scans with clamd (issue 5)",
-}
-
 # Secrets compose must refuse to start without (no default in the file).
 COMPOSE_SECRETS = {
     "POSTGRES_PASSWORD": "pg-secret-1",
@@ -163,6 +149,10 @@ def published(service: dict[str, Any]) -> list[tuple[str, int, int]]:
     return out
 
 
+def assert_none(problems: list[str] | tuple[str, ...]) -> None:
+    assert not problems, "\n".join(problems)
+
+
 # ----------------------------------------------------------------------------- compose checks
 
 
@@ -255,11 +245,11 @@ def compose_problems(doc: dict[str, Any]) -> list[str]:
 
 
 def test_compose_follows_the_compose_specification() -> None:
-    assert compose_schema_errors(load_compose()) == []
+    assert_none(compose_schema_errors(load_compose()))
 
 
 def test_compose_structure() -> None:
-    assert compose_problems(load_compose()) == []
+    assert_none(compose_problems(load_compose()))
 
 
 def test_compose_refuses_to_start_without_each_secret() -> None:
@@ -306,8 +296,7 @@ def test_compose_creates_one_database_per_service() -> None:
 
 def settings_problems(env: dict[str, str], prefix: str, fields: set[str]) -> list[str]:
     return [f"{key}: {prefix.lower()} has no setting {key[len(prefix):].lower()!r}"
-            for key in env if key.startswith(prefix) and key[len(prefix):].lower() not in fields
-            and key not in ANTICIPATED_SETTINGS]
+            for key in env if key.startswith(prefix) and key[len(prefix):].lower() not in fields]
 
 
 def test_every_service_variable_names_a_setting() -> None:
@@ -321,11 +310,11 @@ def test_every_service_variable_names_a_setting() -> None:
         problems += settings_problems(compose_env(doc, name), prefix, fields)
         problems += settings_problems(configmap["data"], prefix, fields)
         problems += settings_problems(secrets[f"eaps-{name}"], prefix, fields)
-    assert problems == []
+    assert_none(problems)
 
 
 def test_edge_variables_name_gateway_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    config = pytest.importorskip("gateway.config", reason="the gateway's settings are not written yet (issue 2, item 5)")
+    config = pytest.importorskip("gateway.config", reason="the gateway's settings are not written yet (issue 2)")
     doc = load_compose()
     ports = doc_ports()
     configmap = next(o for o in k8s_objects() if o["kind"] == "ConfigMap")
@@ -354,10 +343,15 @@ def test_dependencies_of_documents_and_notifications_use_the_documented_ports() 
     assert (notifications["NOTIFICATIONS_SMTP_HOST"], int(notifications["NOTIFICATIONS_SMTP_PORT"])) == (
         "mailpit", ports["smtp"])
     assert str(ports["smtp"]) in doc["services"]["mailpit"]["expose"]
-    # The bucket the service is told about is the one minio-init creates and scopes its user to.
-    bucket = documents["DOCUMENTS_S3_BUCKET"]
-    assert f"eaps/{bucket};" in " ".join(doc["services"]["minio-init"]["command"])
-    assert f"arn:aws:s3:::{bucket}" in doc["configs"]["minio-documents-policy"]["content"]
+    # The buckets the service is told about are those minio-init creates and scopes its user to.
+    loop = re.search(r"for bucket in ([^;]+);", " ".join(doc["services"]["minio-init"]["command"]))
+    assert loop is not None
+    created = loop.group(1).split()
+    policy = json.loads(doc["configs"]["minio-documents-policy"]["content"])
+    for bucket in (documents["DOCUMENTS_LIBRARY_BUCKET"], documents["DOCUMENTS_PINNED_BUCKET"]):
+        assert bucket in created
+        assert all(f"arn:aws:s3:::{bucket}" in str(statement["Resource"]) for statement in policy["Statement"])
+    assert documents["DOCUMENTS_S3_ACCESS_KEY"] in " ".join(doc["services"]["minio-init"]["command"])
 
 
 # negative: the checks above do notice a broken compose file
@@ -661,10 +655,11 @@ def k8s_problems(objects: list[dict[str, Any]]) -> list[str]:
             for path in rule["http"]["paths"]:
                 backend = path["backend"]["service"]
                 backends.add(backend["name"])
-                svc = services.get(backend["name"])
-                names = {p.get("name") for p in svc["spec"]["ports"]} if svc else set()
-                numbers = {p["port"] for p in svc["spec"]["ports"]} if svc else set()
-                if not svc or (backend["port"].get("name") not in names and backend["port"].get("number") not in numbers):
+                target = services.get(backend["name"])
+                svc_ports = target["spec"]["ports"] if target else []
+                names = {p.get("name") for p in svc_ports}
+                numbers = {p["port"] for p in svc_ports}
+                if backend["port"].get("name") not in names and backend["port"].get("number") not in numbers:
                     problems.append(f"Ingress/{name(ing)}: backend {backend} is not a Service port")
     if backends != set(EDGES):
         problems.append(f"Ingress: backends {sorted(backends)}, wants exactly the edges")
@@ -673,7 +668,8 @@ def k8s_problems(objects: list[dict[str, Any]]) -> list[str]:
         port = container(dep)["ports"][0]["containerPort"]
         outside = reachable_from_outside(pod_labels(dep), port, policies)
         if outside != (dname in EDGES):
-            problems.append(f"NetworkPolicy: {dname} {'is' if outside else 'is not'} reachable from outside the namespace")
+            verb = "is" if outside else "is not"
+            problems.append(f"NetworkPolicy: {dname} {verb} reachable from outside the namespace")
     for edge in EDGES:
         for service in SERVICES:
             if edge in deployments and service in deployments and not reachable_from(
@@ -694,7 +690,7 @@ def _validated(version: str) -> tuple[str, ...]:
 
 @pytest.mark.parametrize("version", K8S_VERSIONS)
 def test_every_kubernetes_object_matches_its_schema(version: str) -> None:
-    assert _validated(version) == ()
+    assert_none(_validated(version))
 
 
 def test_kustomization_lists_every_manifest() -> None:
@@ -712,7 +708,7 @@ def test_kubernetes_objects_fit_together() -> None:
     kinds = {o["kind"] for o in objects}
     assert {"Namespace", "ConfigMap", "Secret", "Deployment", "Service", "HorizontalPodAutoscaler",
             "PodDisruptionBudget", "Ingress", "NetworkPolicy"} <= kinds
-    assert k8s_problems(objects) == []
+    assert_none(k8s_problems(objects))
 
 
 def test_each_workload_gets_only_its_own_secret() -> None:
@@ -731,6 +727,39 @@ def test_each_workload_gets_only_its_own_secret() -> None:
                 assert value.startswith("dev-"), key
 
 
+def dockerfile_env(path: Path) -> dict[str, str]:
+    return dict(re.findall(r"(\w+)=(\S+)", " ".join(
+        ln.split(None, 1)[1] for ln in path.read_text().splitlines() if ln.startswith("ENV "))))
+
+
+def test_kubernetes_settings_refuse_the_placeholders_and_parse_once_replaced(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pydantic import ValidationError
+
+    ports = doc_ports()
+    objects = k8s_objects()
+    configmap = next(o for o in objects if o["kind"] == "ConfigMap")["data"]
+    secrets = {o["metadata"]["name"]: o["stringData"] for o in objects if o["kind"] == "Secret"}
+    for name in SERVICES:
+        settings_class = importlib.import_module(f"{name}.config").Settings
+        env = {**dockerfile_env(REPO / "services" / name / "Dockerfile"), **configmap, **secrets[f"eaps-{name}"]}
+        with monkeypatch.context() as m:
+            for key, value in env.items():
+                m.setenv(key, value)
+            with pytest.raises(ValidationError):
+                settings_class()
+        replaced = {k: v.replace("dev-REPLACE-ME", f"{k.lower()}-from-the-vault").replace("REPLACE-ME", "s3cr3t")
+                    for k, v in env.items()}
+        with monkeypatch.context() as m:
+            for key, value in replaced.items():
+                m.setenv(key, value)
+            settings = settings_class()
+        assert (settings.environment, settings.host, settings.port) == ("prod", "0.0.0.0", ports[name])
+        assert urlsplit(settings.database_url).path == f"/eaps_{name}"
+        assert urlsplit(settings.amqp_url).path == "/eaps"
+        assert settings.jwks_url == f"http://identity.{NAMESPACE}.svc.cluster.local:{ports['identity']}/.well-known/jwks.json"
+        assert urlsplit(settings.otlp_endpoint).path == "/v1/traces"
+
+
 def test_kustomize_build_validates() -> None:
     kubectl = shutil.which("kubectl")
     if kubectl is None:
@@ -738,8 +767,8 @@ def test_kustomize_build_validates() -> None:
     out = subprocess.run([kubectl, "kustomize", str(K8S)], capture_output=True, text=True, timeout=120, check=True)
     built = [o for o in yaml.safe_load_all(out.stdout) if o]
     assert len(built) == len(k8s_objects())
-    assert [p for obj in built for p in schema_problems(obj, K8S_VERSIONS[0])] == []
-    assert k8s_problems(built) == []
+    assert_none([p for obj in built for p in schema_problems(obj, K8S_VERSIONS[0])])
+    assert_none(k8s_problems(built))
 
 
 # negative: the checks above do notice broken objects
