@@ -17,6 +17,7 @@ from classification.domain.ruleset import Ruleset, RulesetHeader
 
 PACKAGED_RULESETS = Path(__file__).resolve().parents[1] / "rulesets"
 HEADER_FILE = "ruleset.yaml"
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: ~40 times faster
 
 
 class RulesetFileError(ValueError):
@@ -25,7 +26,7 @@ class RulesetFileError(ValueError):
 
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506 (safe loader)
     except yaml.YAMLError as exc:
         raise RulesetFileError(f"{path}: invalid YAML: {exc}") from None
     if not isinstance(data, dict):

@@ -384,6 +384,13 @@ class Ruleset(Strict):
                          if a not in auth_codes]
             problems += [f"document rule {r.id}: unknown profile {p}" for p in r.profiles if p not in profile_codes]
             problems += [f"document rule {r.id}: unknown motive {m}" for m in r.motives if m not in motive_codes]
+        for what, codes in (("profile", [p.code for p in self.profiles]), ("motive", [m.code for m in self.motives]),
+                            ("document type", [d.code for d in self.document_types]),
+                            ("authorisation type", [a.code for a in self.authorisation_types]),
+                            ("matrix rule", [r.id for r in self.matrix]), ("exemption", [e.id for e in self.exemptions]),
+                            ("document rule", [r.id for r in self.document_rules]),
+                            ("variant", [v.id for v in self.variants])):
+            problems += [f"duplicate {what} {c}" for c in sorted({c for c in codes if codes.count(c) > 1})]
         for p in self.profiles:
             if not SNAKE.match(p.code):
                 problems.append(f"profile code {p.code} is not snake_case")
