@@ -110,7 +110,10 @@ def problem_response(status: int, detail: str, *, headers: dict[str, str] | None
 def french_validation_errors(errors: list[dict[str, Any]] | Any) -> list[dict[str, Any]]:
     out = []
     for err in errors:
-        loc = [str(p) for p in err.get("loc", ()) if p not in ("body",)]
+        loc = [str(p) for p in err.get("loc", ())]
+        # Drop the request part only: a body field may itself be named "body".
+        if loc and loc[0] == "body":
+            loc = loc[1:]
         etype = err.get("type", "value_error")
         msg = _PYDANTIC_FR.get(etype)
         if etype == "value_error":
