@@ -81,7 +81,8 @@ class FormStream:
 
     def _on_header_end(self) -> None:
         name = bytes(self._header_field).decode("latin-1").strip().lower()
-        self._part.headers[name] = bytes(self._header_value).decode("utf-8", "replace").strip()
+        # latin-1 keeps the raw bytes; the file name's UTF-8 is decoded once parsed.
+        self._part.headers[name] = bytes(self._header_value).decode("latin-1").strip()
         self._header_field.clear()
         self._header_value.clear()
 
