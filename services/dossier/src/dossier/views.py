@@ -150,7 +150,7 @@ async def basket_counts(session: AsyncSession, scope: Scope, ref: Reference) -> 
 
 async def history(session: AsyncSession, dossier_id: uuid.UUID, ref: Reference) -> list[dict[str, Any]]:
     rows = (await session.execute(sa.select(dossier_history).where(dossier_history.c.dossier_id == dossier_id)
-                                  .order_by(dossier_history.c.at, dossier_history.c.id))).all()
+                                  .order_by(dossier_history.c.id))).all()
     return [{"at": r.at, "status": {"code": r.status, "label": ref.status(r.status).label},
              "by": {"kind": r.actor_kind, "label": ref.actors.get(r.actor_kind, r.actor_kind),
                     "account_id": str(r.actor_id) if r.actor_id and r.actor_kind == "applicant" else None},
