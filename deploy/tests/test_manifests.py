@@ -17,12 +17,15 @@ deliberately broken copy and expect the problem to be reported.
 
 from __future__ import annotations
 
+import ast
 import copy
 import importlib
 import json
 import re
 import shutil
 import subprocess
+import sys
+import tomllib
 from collections.abc import Iterator
 from functools import cache
 from importlib import resources
@@ -458,6 +461,100 @@ def test_dockerfile_check_rejects_a_broken_dockerfile(tmp_path: Path) -> None:
     problems = dockerfile_problems(broken, "dossier", "dossier", 8103, "DOSSIER_")
     assert set(problems) == {"dossier: does not EXPOSE 8103", "dossier: runs as root",
                              "dossier: COPY lib: not in the repository"}
+
+
+DEPLOYABLES = {**{s: REPO / "services" / s for s in SERVICES}, "gateway": REPO / "gateway"}
+OWN_PACKAGES = {"eaps-contracts": REPO / "contracts", "eaps-kit": REPO / "libs",
+                **{f"eaps-{name}": path for name, path in DEPLOYABLES.items()}}
+
+# Deployables whose pyproject does not yet declare every third-party package their code imports
+# (their owners are told). Only this exact gap is tolerated: anything new fails, and once the
+# pyproject is complete the test passes and the entry can go.
+KNOWN_MISSING: dict[str, set[str]] = {
+    "documents": {"minio", "python_multipart"},
+    "dossier": {"openpyxl"},
+    "identity": {"argon2", "email_validator", "phonenumbers", "pyotp", "qrcode", "redis"},
+    "instruction": {"holidays", "reportlab"},
+    "notifications": {"aiosmtplib", "jinja2"},
+}
+
+
+def _dist_name(requirement: str) -> str:
+    return re.sub(r"[-_.]+", "-", re.split(r"[\s;<>=!~\[(]", requirement.strip(), maxsplit=1)[0]).lower()
+
+
+def installed_closure(project: Path) -> set[str]:
+    """Distributions that `pip install` of this project brings, read from the pyproject files
+    for the project's own packages and from installed metadata for third-party ones."""
+    from importlib import metadata
+
+    seen: set[str] = set()
+    stack = [_dist_name(r) for r in tomllib.loads((project / "pyproject.toml").read_text())["project"]["dependencies"]]
+    while stack:
+        dist = stack.pop()
+        if dist in seen:
+            continue
+        seen.add(dist)
+        if dist in OWN_PACKAGES:
+            stack += [_dist_name(r) for r in
+                      tomllib.loads((OWN_PACKAGES[dist] / "pyproject.toml").read_text())["project"]["dependencies"]]
+            continue
+        try:
+            requires = metadata.requires(dist) or []
+        except metadata.PackageNotFoundError:
+            continue
+        stack += [_dist_name(r) for r in requires if "extra ==" not in r]
+    return seen
+
+
+def imported_top_level(src: Path) -> set[str]:
+    names: set[str] = set()
+    for path in src.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names.add(node.module.split(".")[0])
+    return names
+
+
+def undeclared_imports(project: Path, own_module: str) -> set[str]:
+    """Modules the code imports that the image (pip install of the project) would not have."""
+    from importlib import metadata
+
+    providers = metadata.packages_distributions()
+    closure = installed_closure(project)
+    missing = set()
+    for module in imported_top_level(project / "src"):
+        if module in sys.stdlib_module_names or module in (own_module, "eaps_kit", "eaps_contracts"):
+            continue
+        if not any(_dist_name(d) in closure for d in providers.get(module, [])):
+            missing.add(module)
+    return missing
+
+
+@pytest.mark.parametrize("name", [*DEPLOYABLES, "eaps-kit", "eaps-contracts"])
+def test_image_installs_every_package_the_code_imports(name: str) -> None:
+    project = DEPLOYABLES.get(name) or OWN_PACKAGES[name]
+    module = {"eaps-kit": "eaps_kit", "eaps-contracts": "eaps_contracts"}.get(name, name)
+    missing = undeclared_imports(project, module)
+    if missing and missing == KNOWN_MISSING.get(name):
+        pytest.xfail(f"{name}/pyproject.toml does not declare {sorted(missing)} yet: its image would not start")
+    assert not missing, f"{name} imports {sorted(missing)}, which its pyproject does not bring into the image"
+
+
+def test_import_check_notices_an_undeclared_package(tmp_path: Path) -> None:
+    (tmp_path / "src" / "demo").mkdir(parents=True)
+    (tmp_path / "src" / "demo" / "__init__.py").write_text("import json\nimport openpyxl\nfrom eaps_kit import db\n")
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "demo"\ndependencies = ["eaps-kit"]\n')
+    assert undeclared_imports(tmp_path, "demo") == {"openpyxl"}
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "demo"\ndependencies = ["eaps-kit", "openpyxl>=3"]\n')
+    assert undeclared_imports(tmp_path, "demo") == set()
+
+
+def test_docker_context_leaves_local_artefacts_out() -> None:
+    ignored = set((REPO / ".dockerignore").read_text().split())
+    assert {".venv", ".git", "**/build", "**/*.egg-info", "**/node_modules"} <= ignored
 
 
 # ----------------------------------------------------------------------------- Kubernetes
