@@ -13,11 +13,10 @@ from typing import Any
 import aio_pika
 import orjson
 import pytest
-
 from eaps_contracts.base import Event, exchange_of
 from eaps_contracts.envelope import Envelope
-from eaps_contracts.events.dossier_v1 import ApplicantSnapshot, DossierSnapshot, DossierSubmittedV1
 from eaps_contracts.events.common import AttachedDocument, MaterialLine
+from eaps_contracts.events.dossier_v1 import ApplicantSnapshot, DossierSnapshot, DossierSubmittedV1
 from eaps_kit.db import drop_database
 from eaps_kit.messaging import Broker
 from eaps_kit.testing import TestKeys, app_client, bearer, eventually, test_database_url

@@ -4,8 +4,8 @@ Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-26 21:18:11.744105
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = '0002'
@@ -67,14 +67,17 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('dossier_id')
     )
-    op.create_index('ix_cases_deadline', 'cases', ['deadline'], unique=False, postgresql_where=sa.text('deadline IS NOT NULL'))
+    op.create_index('ix_cases_deadline', 'cases', ['deadline'], unique=False,
+                    postgresql_where=sa.text('deadline IS NOT NULL'))
     op.create_index('ix_cases_queue', 'cases', ['authorisation_type', 'status', 'opened_at'], unique=False)
     op.create_table('case_versions',
     sa.Column('case_id', sa.UUID(), nullable=False),
     sa.Column('submission_no', sa.Integer(), nullable=False),
     sa.Column('snapshot', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
-    sa.Column('changes', postgresql.JSONB(astext_type=sa.Text()), server_default=sa.text("'[]'::jsonb"), nullable=False),
-    sa.Column('changed_fields', postgresql.JSONB(astext_type=sa.Text()), server_default=sa.text("'[]'::jsonb"), nullable=False),
+    sa.Column('changes', postgresql.JSONB(astext_type=sa.Text()), server_default=sa.text("'[]'::jsonb"),
+              nullable=False),
+    sa.Column('changed_fields', postgresql.JSONB(astext_type=sa.Text()), server_default=sa.text("'[]'::jsonb"),
+              nullable=False),
     sa.Column('received_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['case_id'], ['cases.id'], ),
     sa.PrimaryKeyConstraint('case_id', 'submission_no')
@@ -150,7 +153,8 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id')
     )
     op.create_index(op.f('ix_proposals_case_id'), 'proposals', ['case_id'], unique=False)
-    op.create_index('uq_proposals_pending', 'proposals', ['case_id'], unique=True, postgresql_where=sa.text("state = 'proposed'"))
+    op.create_index('uq_proposals_pending', 'proposals', ['case_id'], unique=True,
+                    postgresql_where=sa.text("state = 'proposed'"))
     op.create_table('decisions',
     sa.Column('id', sa.UUID(), nullable=False),
     sa.Column('case_id', sa.UUID(), nullable=False),
@@ -203,7 +207,8 @@ def upgrade() -> None:
     sa.UniqueConstraint('number'),
     sa.UniqueConstraint('verification_code')
     )
-    op.create_index('ix_authorisations_pdf_pending', 'authorisations', ['issued_at'], unique=False, postgresql_where=sa.text('pdf_document_id IS NULL'))
+    op.create_index('ix_authorisations_pdf_pending', 'authorisations', ['issued_at'], unique=False,
+                    postgresql_where=sa.text('pdf_document_id IS NULL'))
     op.create_table('authorisation_lines',
     sa.Column('authorisation_id', sa.UUID(), nullable=False),
     sa.Column('line_no', sa.Integer(), nullable=False),
@@ -265,7 +270,8 @@ def downgrade() -> None:
     op.execute("DROP FUNCTION IF EXISTS audit_log_append_only()")
     op.drop_table('imputations')
     op.drop_table('authorisation_lines')
-    op.drop_index('ix_authorisations_pdf_pending', table_name='authorisations', postgresql_where=sa.text('pdf_document_id IS NULL'))
+    op.drop_index('ix_authorisations_pdf_pending', table_name='authorisations',
+                  postgresql_where=sa.text('pdf_document_id IS NULL'))
     op.drop_table('authorisations')
     op.drop_table('decisions')
     op.drop_index('uq_proposals_pending', table_name='proposals', postgresql_where=sa.text("state = 'proposed'"))

@@ -1,1 +1,2 @@
-"""e-APS instruction service: Instruction des dossiers par le service douanier : files, recevabilité, décisions, autorisations."""
+"""e-APS instruction service: instruction des dossiers par le service douanier (files, recevabilité,
+décisions, autorisations)."""

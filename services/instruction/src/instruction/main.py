@@ -1,11 +1,10 @@
 """Composition root of the instruction service."""
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
-
 from eaps_kit.auth import TokenVerifier
 from eaps_kit.problems import problem_response
 from eaps_kit.service import Runtime, create_service_app
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 
 from instruction.adapters.documents import DocumentsClient
 from instruction.config import Settings

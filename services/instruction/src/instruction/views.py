@@ -9,11 +9,22 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from instruction.adapters.orm import audit_log, authorisation_lines, authorisations, case_versions, cases, \
-    completion_requests, consultations, decisions, imputations, messages, notes, proposals
+from instruction.adapters.orm import (
+    audit_log,
+    authorisation_lines,
+    authorisations,
+    case_versions,
+    cases,
+    completion_requests,
+    consultations,
+    decisions,
+    imputations,
+    messages,
+    notes,
+    proposals,
+)
 from instruction.domain.errors import NotFound
-from instruction.domain.model import AUTHORISATION_STATUS_LABELS, CASE_STATUS_LABELS, AuthorisationStatus, \
-    CaseStatus
+from instruction.domain.model import AUTHORISATION_STATUS_LABELS, CASE_STATUS_LABELS, AuthorisationStatus, CaseStatus
 from instruction.service_layer.cases import clock_of
 
 

@@ -6,7 +6,6 @@ import uuid
 from typing import Any
 
 import pytest
-
 from eaps_kit.testing import bearer
 
 API = "/api/v1/instruction"

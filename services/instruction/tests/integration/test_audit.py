@@ -6,9 +6,8 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.exc import DBAPIError
-
 from instruction.adapters.orm import audit_log
+from sqlalchemy.exc import DBAPIError
 
 
 async def test_every_action_on_a_case_is_in_its_audit_trail(journey: Any, officer_id: uuid.UUID,

@@ -4,16 +4,19 @@ import uuid
 from typing import Any
 
 from eaps_contracts.events.common import MaterialLine
-from eaps_contracts.events.dossier_v1 import DossierMessagePostedV1, DossierResubmittedV1, DossierSubmittedV1, \
-    DossierWithdrawnV1
+from eaps_contracts.events.dossier_v1 import (
+    DossierMessagePostedV1,
+    DossierResubmittedV1,
+    DossierSubmittedV1,
+    DossierWithdrawnV1,
+)
 from eaps_kit.testing import bearer, eventually
-
 
 API = "/api/v1/instruction"
 
 
-async def test_a_case_is_opened_once_even_when_the_submission_is_delivered_twice(snapshot: Any, journey: Any, client: Any,
-                                                                                   as_officer: dict) -> None:
+async def test_a_case_is_opened_once_even_when_the_submission_is_delivered_twice(
+        snapshot: Any, journey: Any, client: Any, as_officer: dict) -> None:
     snap = snapshot(authorisation_type="LEAF", flow="EXP", origin="FR", destination="CH")
     event = DossierSubmittedV1(dossier=snap)
     env = await journey.probe.publish(event)
@@ -101,7 +104,7 @@ async def test_inadmissible_closes_the_case_and_tells_the_applicant_why(journey:
 async def test_completion_request_then_resubmission_resumes_with_the_changes(snapshot: Any, journey: Any) -> None:
     snap, case_id = await journey.submit(authorisation_type="LEAF", flow="EXP", origin="FR", destination="CH")
     await journey.post(f"/cases/{case_id}/take", expect=204)
-    r = await journey.post(f"/cases/{case_id}/completion-requests", {"missing": [], "message": "x"}, expect=422)
+    await journey.post(f"/cases/{case_id}/completion-requests", {"missing": [], "message": "x"}, expect=422)
     missing = [{"kind": "document", "code": "AI-PT", "label": "Autorisation d'importation du pays de destination"},
                {"kind": "field", "code": "lines.1.quantity", "label": "Quantité de la ligne 1 à justifier"}]
     await journey.post(f"/cases/{case_id}/completion-requests",
@@ -112,7 +115,7 @@ async def test_completion_request_then_resubmission_resumes_with_the_changes(sna
     case = await journey.case(case_id)
     assert case["status"] == "incomplet" and case["clock_stopped"] and case["deadline"] is None
     assert case["remaining_working_days"] == 60
-    r = await journey.post(f"/cases/{case_id}/admissibility", {"decision": "recevable"}, expect=409)
+    await journey.post(f"/cases/{case_id}/admissibility", {"decision": "recevable"}, expect=409)
 
     changed = snapshot(authorisation_type="LEAF", flow="EXP", origin="FR", destination="CH",
                             dossier_id=snap.dossier_id, registration_number=snap.registration_number,

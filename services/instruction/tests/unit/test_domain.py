@@ -3,11 +3,15 @@
 from datetime import date
 
 import pytest
-
 from instruction.config import Settings
 from instruction.domain.errors import Invalid
-from instruction.domain.model import AuthorisationState, AuthorisationStatus, LegalClock, authorisation_number, \
-    diff_snapshots
+from instruction.domain.model import (
+    AuthorisationState,
+    AuthorisationStatus,
+    LegalClock,
+    authorisation_number,
+    diff_snapshots,
+)
 from instruction.domain.rules import add_months, load_rules
 from instruction.domain.workdays import add_working_days, is_working_day, working_days_between
 

@@ -4,9 +4,8 @@ import io
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from pypdf import PdfReader
-
 from instruction.adapters.pdf import render_authorisation_pdf
+from pypdf import PdfReader
 
 
 def test_the_pdf_carries_number_holder_goods_validity_conditions_and_code() -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 
 import httpx
-
 from eaps_kit.internal import INTERNAL_HEADER
 
 

@@ -1,4 +1,6 @@
 """The authorisation as a PDF (reportlab), in French."""
+# reportlab ships no type hints.
+# mypy: disable-error-code="no-untyped-call"
 
 from __future__ import annotations
 
@@ -6,13 +8,13 @@ import io
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
+from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
-from xml.sax.saxutils import escape
 
 FLOW_LABELS = {
     "IMP": "Importation depuis un pays tiers",

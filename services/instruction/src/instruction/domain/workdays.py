@@ -10,7 +10,7 @@ import holidays
 
 @lru_cache(maxsize=64)
 def _public_holidays(year: int) -> frozenset[date]:
-    return frozenset(holidays.France(years=year).keys())
+    return frozenset(holidays.country_holidays("FR", years=year).keys())
 
 
 def is_working_day(d: date) -> bool:

@@ -10,6 +10,7 @@ from eaps_contracts.events.dossier_v1 import (
 )
 from eaps_kit.messaging import MessageContext, PermanentError, Subscription
 from eaps_kit.service import Runtime
+
 from instruction.service_layer import cases
 from instruction.service_layer.context import Context
 

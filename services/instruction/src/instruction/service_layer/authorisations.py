@@ -11,9 +11,6 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
 from eaps_contracts.events.common import AuthorisationLine
 from eaps_contracts.events.instruction_v1 import (
     AuthorisationDocumentIssuedV1,
@@ -21,10 +18,17 @@ from eaps_contracts.events.instruction_v1 import (
     AuthorisationStatusChangedV1,
 )
 from eaps_kit.messaging import add_event
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
 from instruction.adapters.orm import authorisation_counters, authorisation_lines, authorisations, imputations
 from instruction.domain.errors import Conflict, Invalid, NotFound
-from instruction.domain.model import AUTHORISATION_STATUS_LABELS, AuthorisationState, AuthorisationStatus, \
-    authorisation_number
+from instruction.domain.model import (
+    AUTHORISATION_STATUS_LABELS,
+    AuthorisationState,
+    AuthorisationStatus,
+    authorisation_number,
+)
 from instruction.service_layer import audit
 from instruction.service_layer.context import JOB, Actor, Context
 

@@ -8,9 +8,6 @@ from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from eaps_contracts.events.dossier_v1 import (
     DossierMessagePostedV1,
     DossierResubmittedV1,
@@ -29,11 +26,28 @@ from eaps_contracts.events.instruction_v1 import (
     MissingItem,
 )
 from eaps_kit.messaging import PermanentError, add_event
-from instruction.adapters.orm import case_versions, cases, completion_requests, consultations, decisions, messages, \
-    notes, proposals
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from instruction.adapters.orm import (
+    case_versions,
+    cases,
+    completion_requests,
+    consultations,
+    decisions,
+    messages,
+    notes,
+    proposals,
+)
 from instruction.domain.errors import Conflict, Forbidden, Invalid, NotFound
-from instruction.domain.model import CLOCK_RUNNING, OPEN_STATUSES, CaseStatus, LegalClock, diff_snapshots, \
-    require_status
+from instruction.domain.model import (
+    CLOCK_RUNNING,
+    OPEN_STATUSES,
+    CaseStatus,
+    LegalClock,
+    diff_snapshots,
+    require_status,
+)
 from instruction.domain.workdays import add_working_days
 from instruction.service_layer import audit
 from instruction.service_layer.context import JOB, Actor, Context, jsonable

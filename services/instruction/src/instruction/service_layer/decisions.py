@@ -8,17 +8,16 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from eaps_contracts.events.instruction_v1 import CaseStageChangedV1, DecisionIssuedV1
 from eaps_kit.messaging import add_event
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from instruction.adapters.orm import decisions, proposals
 from instruction.domain.errors import Conflict, Forbidden, Invalid, NotFound
 from instruction.domain.model import CaseStatus, require_status
 from instruction.service_layer import audit
 from instruction.service_layer.authorisations import create_authorisation
-from instruction.service_layer.cases import _update_case, clock_of, clock_values, load_case, require_assignee, \
-    state_of
+from instruction.service_layer.cases import _update_case, clock_of, clock_values, load_case, require_assignee, state_of
 from instruction.service_layer.context import Actor, Context, jsonable
 
 

@@ -23,7 +23,8 @@ async def list_authorisations(request: Request, _: Actor = Depends(officer),
                               type: str | None = Query(default=None, max_length=16),
                               number: str | None = Query(default=None, max_length=64),
                               verification_code: str | None = Query(default=None, max_length=16),
-                              limit: int = Query(default=50, ge=1, le=200), offset: int = Query(default=0, ge=0)) -> Any:
+                              limit: int = Query(default=50, ge=1, le=200),
+                              offset: int = Query(default=0, ge=0)) -> Any:
     async with unit_of_work(request) as session:
         return await views.list_authorisations(session, status=status_.value if status_ else None, type_=type,
                                                number=number, verification_code=verification_code, limit=limit,

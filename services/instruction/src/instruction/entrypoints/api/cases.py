@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request, status
 
+from instruction import views
 from instruction.domain.model import CaseStatus
 from instruction.entrypoints.api import schemas as s
 from instruction.entrypoints.api.deps import context, officer, supervisor, unit_of_work
@@ -14,7 +15,6 @@ from instruction.service_layer import cases as handlers
 from instruction.service_layer import decisions
 from instruction.service_layer.authorisations import store_pending_pdfs
 from instruction.service_layer.context import Actor
-from instruction import views
 
 router = APIRouter(prefix="/api/v1/instruction", tags=["instruction — dossiers"])
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from eaps_kit.auth import INTERNAL_AUDIENCE, Principal, require, require_officer, require_supervisor
+from eaps_kit.service import Runtime
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from eaps_kit.auth import INTERNAL_AUDIENCE, Principal, require, require_officer, require_supervisor
-from eaps_kit.service import Runtime
 from instruction.service_layer.context import Actor, Context
 
 require_imputation_client = require(roles=["machine"], audience=INTERNAL_AUDIENCE, scopes=["imputations:write"])

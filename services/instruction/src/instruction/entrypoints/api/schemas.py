@@ -7,9 +7,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from eaps_contracts.events.instruction_v1 import MissingItem
+from pydantic import BaseModel, ConfigDict, Field
 
 Text = Field(min_length=1, max_length=4000)
 
