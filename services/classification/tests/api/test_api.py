@@ -223,3 +223,23 @@ async def test_health(service):
     assert (await service.client.get("/health/live")).json() == {"status": "ok"}
     ready = await service.client.get("/health/ready")
     assert ready.status_code == 200 and ready.json()["checks"]["rulesets"] is True
+
+
+async def test_the_packaged_2029_version_takes_effect_on_12_february_2029(service):
+    from datetime import date
+
+    saved = service.clock.today
+    try:
+        service.clock.today = date(2029, 2, 11)
+        r = await service.client.get(f"{BASE}/authorisation-types")
+        aimg = next(t for t in r.json()["authorisation_types"] if t["code"] == "AIMG")
+        assert r.json()["ruleset_version"] == "2026-01-01" and aimg["processing_time"]["working_days"] is None
+        service.clock.today = date(2029, 2, 12)
+        r = await service.client.get(f"{BASE}/authorisation-types")
+        aimg = next(t for t in r.json()["authorisation_types"] if t["code"] == "AIMG")
+        assert r.json()["ruleset_version"] == "2029-02-12"
+        assert (aimg["processing_time"]["working_days"], aimg["processing_time"]["exceptional_working_days"]) == (90, 110)
+        r = await service.client.post(f"{BASE}/determinations", json=body())
+        assert r.json()["ruleset_version"] == "2029-02-12" and r.json()["authorisation"] == "AP-INT"
+    finally:
+        service.clock.today = saved
