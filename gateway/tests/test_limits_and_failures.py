@@ -41,15 +41,15 @@ async def test_sign_in_routes_have_a_stricter_limit(make_edge, stubs: dict) -> N
                     .status_code for _ in range(3)]
         assert statuses == [200, 200, 429]
         assert len(stubs["identity"].seen) == before + 2
-        assert (await client.post("/api/v1/identity/password-reset", json={})).status_code == 429
+        assert (await client.post("/api/v1/identity/password-resets", json={})).status_code == 429
         # Other routes still answer.
         assert (await client.get("/api/v1/classification/items/1")).status_code == 200
 
 
 async def test_officer_sign_in_is_limited_on_the_internal_edge(make_edge) -> None:
     async with make_edge("internal", rate_limit_sign_in=1) as url, httpx.AsyncClient(base_url=url) as client:
-        assert (await client.post("/api/v1/identity/officer/sessions", json={})).status_code == 200
-        assert (await client.post("/api/v1/identity/officer/sessions", json={})).status_code == 429
+        assert (await client.post("/api/v1/identity/officers/sessions", json={})).status_code == 200
+        assert (await client.post("/api/v1/identity/officers/sessions", json={})).status_code == 429
         assert (await client.post("/api/v1/identity/oauth/token", data={})).status_code == 429
 
 
