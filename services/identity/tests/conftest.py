@@ -14,8 +14,6 @@ import aio_pika
 import httpx
 import pyotp
 import pytest
-from redis.asyncio import Redis
-
 from eaps_kit.db import drop_database
 from eaps_kit.testing import app_client, bearer, eventually, test_database_url, unique_suffix
 from identity.adapters.passwords import Passwords
@@ -23,6 +21,7 @@ from identity.bootstrap import Identity
 from identity.config import Settings
 from identity.main import create_app
 from identity.service_layer import staff
+from redis.asyncio import Redis
 
 AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -253,7 +252,8 @@ class Users:
         siret = valid_siret()
         resp = await self.client.post("/api/v1/identity/habilitation-requests", headers=pro.headers, json={
             "pae_code": pae_code, "company_name": "Armes & Traditions SARL", "siret": siret,
-            "teleservices": teleservices or ["SOPRANO-RP"], "justification": "Importations régulières d'armes de chasse."})
+            "teleservices": teleservices or ["SOPRANO-RP"],
+            "justification": "Importations régulières d'armes de chasse."})
         assert resp.status_code == 201, resp.text
         agent = await self.staff(["pae_agent"], pae_code=pae_code)
         grant = await self.client.post(f"/api/v1/identity/pae/habilitation-requests/{resp.json()['id']}/grant",

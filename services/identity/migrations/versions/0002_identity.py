@@ -4,8 +4,8 @@ Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-26 21:17:28.707354
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = '0002'
@@ -71,7 +71,8 @@ def upgrade() -> None:
     sa.Column('name', sa.Text(), nullable=False),
     sa.Column('eori', sa.Text(), nullable=True),
     sa.Column('oppd_granted_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('teleservices', postgresql.JSONB(astext_type=sa.Text()), server_default=sa.text("'[]'::jsonb"), nullable=False),
+    sa.Column('teleservices', postgresql.JSONB(astext_type=sa.Text()), server_default=sa.text("'[]'::jsonb"),
+              nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('siret')

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
@@ -45,3 +47,20 @@ def build(settings: Settings, session_factory: async_sessionmaker[AsyncSession],
         redis=redis,
         limiter=LoginLimiter(redis, settings.redis_prefix, policy),
     )
+
+
+@asynccontextmanager
+async def standalone(settings: Settings) -> AsyncIterator[Identity]:
+    """The adapters outside the web process (administration command, seed): migrated database,
+    an active signing key. Events they cause go to the outbox; the service's relay publishes them."""
+    from eaps_kit.db import make_engine, make_session_factory, migrate
+
+    await migrate(settings.migrations_dir, settings.database_url)
+    engine = make_engine(settings.database_url, pool_size=2)
+    ident = build(settings, make_session_factory(engine))
+    try:
+        await ident.keys.ensure_active_key()
+        yield ident
+    finally:
+        await ident.redis.aclose()
+        await engine.dispose()

@@ -1,9 +1,8 @@
 from pathlib import Path
 
+from eaps_kit.settings import ServiceSettings
 from pydantic import model_validator
 from pydantic_settings import SettingsConfigDict
-
-from eaps_kit.settings import ServiceSettings
 
 SERVICE_DIR = Path(__file__).resolve().parents[2]
 DATA_DIR = Path(__file__).resolve().parent / "data"

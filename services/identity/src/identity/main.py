@@ -1,9 +1,9 @@
 """Composition root of the identity service."""
 
-from fastapi import FastAPI
-
 from eaps_kit.auth import TokenVerifier
 from eaps_kit.service import Runtime, create_service_app
+from fastapi import FastAPI
+
 from identity.adapters.passwords import Passwords
 from identity.bootstrap import build
 from identity.config import Settings
@@ -33,7 +33,7 @@ def create_app(settings: Settings | None = None, *, token_verifier: TokenVerifie
     async def redis_ok(runtime: Runtime) -> bool:
         return bool(await runtime.extras["identity"].redis.ping())
 
-    return create_service_app(
+    app: FastAPI = create_service_app(
         settings=settings,
         title="e-APS — identity",
         description="Comptes prodou@ne, accès simplifié et OPPD, habilitations PAE, agents avec MFA, jetons.",
@@ -45,3 +45,4 @@ def create_app(settings: Settings | None = None, *, token_verifier: TokenVerifie
         ready_checks={"redis": redis_ok},
         token_verifier=verifier,
     )
+    return app

@@ -67,9 +67,8 @@ async def test_a_pae_agent_grants_oppd_and_the_next_token_carries_it(client, use
 
 
 async def _claims(client, token):
-    from joserfc.jwk import KeySet
-
     from eaps_kit.auth import TokenVerifier
+    from joserfc.jwk import KeySet
 
     jwks = (await client.get("/.well-known/jwks.json")).json()
     return await TokenVerifier(issuer="https://identity.eaps.local", audiences=["eaps-public"],
@@ -78,7 +77,8 @@ async def _claims(client, token):
 
 async def test_refusal_needs_a_reason_and_the_user_is_told(client, users, events, problem):
     app = await users.applicant(kind="professional")
-    request_id = (await client.post(HAB, headers=app.headers, json=_request(users, pae_code="PAE-NOR-ROUEN"))).json()["id"]
+    created = await client.post(HAB, headers=app.headers, json=_request(users, pae_code="PAE-NOR-ROUEN"))
+    request_id = created.json()["id"]
     agent = await users.staff(["pae_agent"], pae_code="PAE-NOR-ROUEN")
     out = problem(await client.post(f"{PAE}/{request_id}/refuse", headers=agent.headers, json={}), 422)
     assert out["errors"][0]["field"] == "reason"

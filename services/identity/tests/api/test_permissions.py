@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 
 import pytest
-
 from identity.service_layer import staff
 
 AUTH_DETAILS = {

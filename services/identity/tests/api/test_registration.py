@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
-
 from identity.adapters.orm import email_tokens
 
 REG = "/api/v1/identity/registrations"

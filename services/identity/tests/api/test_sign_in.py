@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-
-from joserfc.jwk import KeySet
-
 from eaps_kit.auth import TokenVerifier
 from eaps_kit.testing import app_client, eventually
 from identity.adapters.orm import accounts
 from identity.main import create_app
+from joserfc.jwk import KeySet
 
 SESSIONS = "/api/v1/identity/sessions"
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 
 import pyotp
-
 from identity.service_layer import staff
 
 OFFICER_SESSIONS = "/api/v1/identity/officers/sessions"
@@ -14,9 +13,8 @@ TOKEN = "/api/v1/identity/oauth/token"
 
 
 async def _claims(client, token, audience):
-    from joserfc.jwk import KeySet
-
     from eaps_kit.auth import TokenVerifier
+    from joserfc.jwk import KeySet
 
     jwks = (await client.get("/.well-known/jwks.json")).json()
     return await TokenVerifier(issuer="https://identity.eaps.local", audiences=[audience],

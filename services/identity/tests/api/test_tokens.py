@@ -9,7 +9,6 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
-
 from eaps_kit.auth import TokenVerifier
 from eaps_kit.testing import TestKeys, bearer, serve_app
 from identity.adapters.orm import signing_keys

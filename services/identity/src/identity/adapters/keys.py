@@ -25,7 +25,7 @@ def fernet_for(secret: str) -> Fernet:
 
 
 def _generate(alg: str, kid: str) -> OKPKey | RSAKey:
-    params = {"kid": kid, "alg": alg, "use": "sig"}
+    params: Any = {"kid": kid, "alg": alg, "use": "sig"}
     if alg == "Ed25519":
         return OKPKey.generate_key("Ed25519", parameters=params, private=True)
     if alg == "RS256":
@@ -105,7 +105,7 @@ class KeyStore:
         return self._public
 
     async def jwks(self) -> dict[str, Any]:
-        return (await self.public_keyset()).as_dict(private=False)
+        return dict((await self.public_keyset()).as_dict(private=False))
 
     async def sign(self, claims: dict[str, Any]) -> str:
         await self._fresh()

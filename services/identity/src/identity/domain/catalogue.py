@@ -37,7 +37,7 @@ class Catalogue:
     scopes: dict[str, str]
 
     @classmethod
-    def load(cls, data_dir: Path) -> "Catalogue":
+    def load(cls, data_dir: Path) -> Catalogue:
         def read(name: str) -> Any:
             return yaml.safe_load((data_dir / name).read_text(encoding="utf-8"))
 

@@ -11,10 +11,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import RowMapping
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from eaps_contracts.events.identity_v1 import (
     AccountRegisteredV1,
     AccountVerifiedV1,
@@ -27,6 +23,10 @@ from eaps_kit.auth import PUBLIC_AUDIENCE
 from eaps_kit.db import transaction
 from eaps_kit.messaging import add_event
 from eaps_kit.problems import ProblemError
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from identity.adapters.orm import accounts, email_tokens, phone_codes
 from identity.adapters.ratelimit import within_quota
 from identity.bootstrap import Identity
@@ -40,6 +40,11 @@ RESET_PASSWORD = "reset_password"
 REGISTRATION_ACCEPTED = ("Votre demande d'inscription est enregistrée. Un lien de confirmation vous a été envoyé "
                          "par courriel et un code à 6 chiffres par SMS sur votre téléphone portable.")
 BAD_CREDENTIALS = "Adresse électronique ou mot de passe incorrect."
+
+
+def too_many_sends() -> ProblemError:
+    return ProblemError(429, "Trop de demandes d'envoi. Réessayez dans quelques minutes.",
+                        headers={"Retry-After": "900"})
 
 
 @dataclass
@@ -124,7 +129,7 @@ async def _create_pending(session: AsyncSession, ident: Identity, reg: Registrat
     await audit(session, actor=account_id, action="account.registered", target_type="account", target_id=account_id,
                 after={"email": reg.email, "kind": reg.kind, "profile": reg.profile})
     await add_event(session, AccountRegisteredV1(
-        account_id=account_id, email=reg.email, phone=reg.phone, kind=reg.kind,  # type: ignore[arg-type]
+        account_id=account_id, email=reg.email, phone=reg.phone, kind=reg.kind,
         profile=reg.profile, first_name=reg.first_name, last_name=reg.last_name,
         company_name=reg.company_name, siret=reg.siret))
     link, expires = await _email_link(session, ident, account_id, VERIFY_EMAIL, ident.settings.email_token_ttl,
@@ -218,7 +223,7 @@ async def verify_phone(ident: Identity, verification_id: uuid.UUID, code: str) -
 async def resend_email(ident: Identity, email: str) -> None:
     if not await within_quota(ident.redis, f"{ident.settings.redis_prefix}resend-email:{tokens.sha256(email)}",
                               3, 900):
-        raise ProblemError(429, "Trop de demandes d'envoi. Réessayez dans quelques minutes.", headers={"Retry-After": "900"})
+        raise too_many_sends()
     async with transaction(ident.session_factory) as session:
         acc = (await session.execute(sa.select(accounts).where(accounts.c.email == email))).mappings().first()
         if acc is None or acc["status"] != "pending" or acc["email_verified_at"] is not None:
@@ -232,7 +237,7 @@ async def resend_email(ident: Identity, email: str) -> None:
 async def resend_sms(ident: Identity, verification_id: uuid.UUID) -> dict[str, Any]:
     """A new code (and a new verification id) for a pending phone verification; the old code dies."""
     if not await within_quota(ident.redis, f"{ident.settings.redis_prefix}resend-sms:{verification_id}", 3, 900):
-        raise ProblemError(429, "Trop de demandes d'envoi. Réessayez dans quelques minutes.", headers={"Retry-After": "900"})
+        raise too_many_sends()
     new_id = uuid.uuid4()
     async with transaction(ident.session_factory) as session:
         row = (await session.execute(sa.select(phone_codes).where(phone_codes.c.id == verification_id)

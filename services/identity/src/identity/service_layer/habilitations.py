@@ -8,8 +8,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from eaps_contracts.events.identity_v1 import (
     HabilitationGrantedV1,
     HabilitationRefusedV1,
@@ -21,6 +19,8 @@ from eaps_kit.auth import Principal
 from eaps_kit.db import transaction
 from eaps_kit.messaging import add_event
 from eaps_kit.problems import ProblemError
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from identity.adapters.orm import accounts, habilitation_requests, invitations, operator_members, operators
 from identity.bootstrap import Identity
 from identity.domain.catalogue import OPPD
@@ -66,7 +66,8 @@ async def request_habilitation(ident: Identity, who: Principal, cmd: Habilitatio
             if operator is None or member["operator_id"] != operator["id"]:
                 raise ProblemError(409, "Vous êtes déjà membre d'une autre entreprise.")
             if member["role"] != "administrator":
-                raise ProblemError(403, "Seul l'administrateur de l'entreprise peut demander de nouvelles habilitations.")
+                raise ProblemError(403, "Seul l'administrateur de l'entreprise peut demander de nouvelles "
+                                        "habilitations.")
         elif operator is not None and operator["oppd_granted_at"] is not None:
             raise ProblemError(409, "Cette entreprise est déjà opérateur ProDou@ne : demandez à son administrateur "
                                     "de vous inviter.")
@@ -206,7 +207,8 @@ async def my_operator(ident: Identity, who: Principal) -> dict[str, Any]:
                          "role": m["role"], "since": m["created_at"]} for m in members]}
 
 
-INVITED = "Si cette adresse correspond à un compte vérifié, son titulaire verra votre invitation à sa prochaine connexion."
+INVITED = ("Si cette adresse correspond à un compte vérifié, son titulaire verra votre invitation "
+           "à sa prochaine connexion.")
 
 
 async def invite(ident: Identity, who: Principal, email: str) -> dict[str, Any]:

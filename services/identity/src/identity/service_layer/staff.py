@@ -14,11 +14,11 @@ from typing import Any
 
 import pyotp
 import sqlalchemy as sa
-from sqlalchemy.engine import RowMapping
-
 from eaps_kit.auth import INTERNAL_AUDIENCE
 from eaps_kit.db import transaction
 from eaps_kit.problems import ProblemError
+from sqlalchemy.engine import RowMapping
+
 from identity.adapters.orm import accounts, machine_clients
 from identity.bootstrap import Identity
 from identity.domain.validation import password_problems

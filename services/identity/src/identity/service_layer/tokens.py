@@ -11,12 +11,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import RowMapping
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from eaps_kit.auth import INTERNAL_AUDIENCE, PUBLIC_AUDIENCE
 from eaps_kit.db import transaction
 from eaps_kit.problems import ProblemError
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from identity.adapters.orm import accounts, operator_members, operators, refresh_tokens
 from identity.bootstrap import Identity
 from identity.domain.catalogue import AS, OPPD

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import ipaddress
 
+from eaps_kit.auth import TokenVerifier
 from fastapi import Request
 from joserfc.jwk import KeySet
 
-from eaps_kit.auth import TokenVerifier
 from identity.bootstrap import Identity
 
 

@@ -10,10 +10,10 @@ from typing import Any
 from urllib.parse import unquote
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, Query, Request, Response
-
 from eaps_kit.auth import INTERNAL_AUDIENCE, Principal, require, require_pae_agent
 from eaps_kit.problems import ProblemError
+from fastapi import APIRouter, Depends, Query, Request, Response
+
 from identity.adapters.orm import accounts
 from identity.bootstrap import Identity
 from identity.entrypoints.api.deps import client_ip, get_identity

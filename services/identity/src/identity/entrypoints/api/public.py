@@ -7,10 +7,10 @@ import uuid
 from typing import Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, Request, Response
-
 from eaps_kit.auth import PUBLIC_AUDIENCE, Principal, require_applicant
 from eaps_kit.problems import ProblemError
+from fastapi import APIRouter, Depends, Request, Response
+
 from identity.adapters.orm import accounts
 from identity.bootstrap import Identity
 from identity.entrypoints.api.deps import client_ip, get_identity
@@ -47,7 +47,8 @@ router = APIRouter(prefix="/api/v1/identity", tags=["comptes (portail public)"])
 # --- registration and verification (no sign-in) -------------------------------------------
 
 
-@router.get("/registrations/profiles", response_model=dict[str, list[ProfileRead]], summary="Profils possibles à l'inscription")
+@router.get("/registrations/profiles", response_model=dict[str, list[ProfileRead]],
+            summary="Profils possibles à l'inscription")
 async def list_profiles(ident: Identity = Depends(get_identity)) -> dict[str, list[dict[str, str]]]:
     return {kind: [{"code": c, "label": label} for c, label in profiles.items()]
             for kind, profiles in ident.catalogue.profiles.items()}
@@ -80,7 +81,8 @@ async def verify_email(body: EmailVerification, ident: Identity = Depends(get_id
              summary="Renvoyer le lien de confirmation de l'adresse électronique")
 async def resend_email_verification(body: ResendEmail, ident: Identity = Depends(get_identity)) -> dict[str, str]:
     await account_handlers.resend_email(ident, body.email)
-    return {"detail": "Si un compte en attente de confirmation correspond à cette adresse, un nouveau lien a été envoyé."}
+    return {"detail": "Si un compte en attente de confirmation correspond à cette adresse, "
+                      "un nouveau lien a été envoyé."}
 
 
 @router.post("/registrations/phone-verification", response_model=VerificationState,

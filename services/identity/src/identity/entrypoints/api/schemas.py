@@ -49,7 +49,7 @@ class RegistrationCreate(In):
         return normalize_eori(v) if v else None
 
     @model_validator(mode="after")
-    def _professional_fields(self) -> "RegistrationCreate":
+    def _professional_fields(self) -> RegistrationCreate:
         if self.kind == "professional":
             missing = [f for f in ("company_name", "siret") if not getattr(self, f)]
             if missing:
