@@ -64,7 +64,8 @@ async def test_document_labels_are_cached_and_a_failure_leaves_codes():
 
     def handler(request: httpx.Request) -> httpx.Response:
         calls.append(request.url.path)
-        return httpx.Response(200, json=[{"code": "ID", "label": "Pièce d'identité"}])
+        return httpx.Response(200, json={"ruleset_version": "2026-01-01",
+                                         "document_types": [{"code": "ID", "label": "Pièce d'identité"}]})
     c = classification(handler)
     assert await c.document_types() == {"ID": "Pièce d'identité"}
     await c.document_types()

@@ -190,3 +190,10 @@ def test_every_status_has_a_basket_label_and_the_guide_baskets_exist():
     assert set(ref.statuses_in("en_attente")) == {"transmise", "en_etude", "en_instruction", "en_decision"}
     assert {s.value for s in Status} == set(ref.statuses)
     assert {s.value for s in model.TERMINAL} == {c for c, s in ref.statuses.items() if s.terminal}
+
+
+def test_a_motive_must_apply_to_the_flow():
+    d = dossier(general={"flow": "EXP"}, parties={"motive": "retour_en_france"})
+    errors = {e.field: e.message for e in model.step2_errors(d, reference())}
+    assert errors["motive"] == ("Le motif « Retour en France d'un résident avec ses armes » ne s'applique pas au "
+                                "flux « Exportation vers un pays tiers ».")

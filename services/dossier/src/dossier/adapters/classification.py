@@ -56,9 +56,10 @@ class HttpClassification:
         detail = body.get("detail") or "La classification a refusé ces matériels."
         extra = {k: v for k, v in body.items() if k not in ("type", "title", "status", "detail", "instance", "errors")}
         if resp.status_code == 409:
-            raise Conflict(
-                "Ces matériels nécessitent des autorisations distinctes : il vous faudra faire plusieurs demandes "
-                "différentes. " + detail, errors=body.get("errors"), classification=extra or None)
+            if "plusieurs demandes" not in detail:
+                detail = ("Ces matériels nécessitent des autorisations distinctes : il vous faudra faire plusieurs "
+                          "demandes différentes. " + detail)
+            raise Conflict(detail, errors=body.get("errors"), classification=extra or None)
         if resp.status_code in (400, 404, 422):
             raise Invalid(detail, errors=body.get("errors"), classification=extra or None)
         raise Unavailable(UNAVAILABLE, headers={"Retry-After": "10"})
@@ -73,7 +74,7 @@ class HttpClassification:
             body = resp.json()
         except (httpx.HTTPError, ValueError):
             return self._labels or {}
-        items = body.get("items", body) if isinstance(body, dict) else body
+        items = (body.get("document_types") or body.get("items") or body) if isinstance(body, dict) else body
         labels: dict[str, str] = {}
         if isinstance(items, list):
             for it in items:

@@ -281,6 +281,9 @@ def step2_errors(d: Dossier, ref: Reference) -> list[FieldError]:
     motive = p.get("motive")
     if not motive:
         errors.append(FieldError("motive", "Indiquez le motif de l'opération."))
+    elif d.general.get("flow") and d.general["flow"] not in ref.motives[motive].get("flows", [d.general["flow"]]):
+        errors.append(FieldError("motive", f"Le motif « {ref.motives[motive]['label']} » ne s'applique pas au flux "
+                                           f"« {ref.flows[d.general['flow']]} »."))
     elif ref.motives[motive].get("details_required") and not p.get("motive_details"):
         errors.append(FieldError("motive_details", "Précisez le motif de l'opération."))
     for code in d.required_documents:
