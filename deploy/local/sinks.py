@@ -14,6 +14,7 @@ Run both: ``python deploy/local/sinks.py [--host 127.0.0.1] [--smtp-port 1025] [
 from __future__ import annotations
 
 import argparse
+import asyncio
 import email
 import email.policy
 import json
@@ -41,8 +42,14 @@ class _MailHandler:
     def __init__(self, sink: MailSink) -> None:
         self.sink = sink
 
-    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,  # noqa: N802
-                          rcpt_options: list[str]) -> str:
+    async def handle_RCPT(
+        self,
+        server: Any,
+        session: Any,
+        envelope: Any,
+        address: str,  # noqa: N802
+        rcpt_options: list[str],
+    ) -> str:
         if address.lower().endswith(REFUSED_DOMAIN):
             return "550 5.1.1 Destinataire inconnu"
         envelope.rcpt_tos.append(address)
@@ -110,6 +117,11 @@ def create_sms_app(directory: Path | str = DEFAULT_SMS_DIR) -> FastAPI:
         items = [json.loads(p.read_text(encoding="utf-8")) for p in sorted(folder.glob("*.json"))]
         return [i for i in items if to is None or i["to"] == to]
 
+    def _write(record: dict[str, Any]) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        name = f"{time.time_ns()}-{uuid.uuid4().hex[:8]}.json"
+        (folder / name).write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
+
     @app.post("/messages", status_code=201)
     async def post_message(request: Request) -> JSONResponse:
         try:
@@ -118,19 +130,22 @@ def create_sms_app(directory: Path | str = DEFAULT_SMS_DIR) -> FastAPI:
             raise HTTPException(400, "JSON attendu") from None
         if not isinstance(body, dict) or not isinstance(body.get("to"), str) or not isinstance(body.get("text"), str):
             raise HTTPException(422, "« to » et « text » sont obligatoires")
-        record = {"id": str(body.get("id") or uuid.uuid4()), "to": body["to"], "text": body["text"],
-                  "sender": body.get("sender"), "received_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-        folder.mkdir(parents=True, exist_ok=True)
-        name = f"{time.time_ns()}-{uuid.uuid4().hex[:8]}.json"
-        (folder / name).write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
+        record = {
+            "id": str(body.get("id") or uuid.uuid4()),
+            "to": body["to"],
+            "text": body["text"],
+            "sender": body.get("sender"),
+            "received_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        }
+        await asyncio.to_thread(_write, record)
         return JSONResponse(record, status_code=201)
 
     @app.get("/messages")
-    async def list_messages(to: str | None = None) -> list[dict[str, Any]]:
+    def list_messages(to: str | None = None) -> list[dict[str, Any]]:
         return _all(to)
 
     @app.get("/messages/latest")
-    async def latest_message(to: str) -> dict[str, Any]:
+    def latest_message(to: str) -> dict[str, Any]:
         items = _all(to)
         if not items:
             raise HTTPException(404, "aucun SMS pour ce numéro")

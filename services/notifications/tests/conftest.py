@@ -15,10 +15,8 @@ from typing import Any
 
 import httpx
 import pytest
-
 from eaps_kit.db import drop_database
 from eaps_kit.testing import TestKeys, app_client, free_port, serve_app, test_database_url
-
 from notifications.config import Settings
 from notifications.domain.clock import OffsetClock
 from notifications.main import create_app
@@ -73,9 +71,15 @@ async def sms_url(tmp_root: Path) -> AsyncIterator[str]:
 @pytest.fixture(scope="session")
 def settings(mail_sink: Any, sms_url: str) -> Settings:
     return Settings(
-        environment="test", database_url=test_database_url("notifications"), bus_prefix=f"t{uuid.uuid4().hex[:10]}.",
-        smtp_port=mail_sink.port, sms_url=sms_url, dispatch_poll_seconds=0.2, outbox_poll_seconds=0.2,
-        webhook_timeout_seconds=3.0, log_json=False,
+        environment="test",
+        database_url=test_database_url("notifications"),
+        bus_prefix=f"t{uuid.uuid4().hex[:10]}.",
+        smtp_port=mail_sink.port,
+        sms_url=sms_url,
+        dispatch_poll_seconds=0.2,
+        outbox_poll_seconds=0.2,
+        webhook_timeout_seconds=3.0,
+        log_json=False,
     )
 
 
@@ -103,4 +107,3 @@ def runtime(client: httpx.AsyncClient, app: Any) -> Any:
 @pytest.fixture(scope="session")
 def bus(runtime: Any) -> Bus:
     return Bus(runtime)
-

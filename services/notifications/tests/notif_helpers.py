@@ -19,8 +19,13 @@ class Bus:
 
     async def publish(self, event: Event, *, envelope: Envelope | None = None) -> Envelope:
         env = envelope or Envelope.wrap(event)
-        await self.runtime.broker.publish(exchange_of(env.producer), env.routing_key, env.model_dump_json().encode(),
-                                          message_id=str(env.event_id), message_type=env.type)
+        await self.runtime.broker.publish(
+            exchange_of(env.producer),
+            env.routing_key,
+            env.model_dump_json().encode(),
+            message_id=str(env.event_id),
+            message_type=env.type,
+        )
         return env
 
 
@@ -36,15 +41,22 @@ async def rows(runtime: Any, query: Any) -> list[Any]:
 
 # --- event builders ----------------------------------------------------------------
 
+
 def now() -> datetime:
     return datetime.now(UTC)
 
 
 def new_account(**kw: Any) -> identity_v1.AccountRegisteredV1:
     suffix = uuid.uuid4().hex[:8]
-    data: dict[str, Any] = {"account_id": uuid.uuid4(), "email": f"demandeur-{suffix}@example.fr",
-                            "phone": f"+3361{int(suffix, 16) % 10_000_000:07d}", "kind": "individual",
-                            "profile": "chasseur", "first_name": "Camille", "last_name": "Durand"}
+    data: dict[str, Any] = {
+        "account_id": uuid.uuid4(),
+        "email": f"demandeur-{suffix}@example.fr",
+        "phone": f"+3361{int(suffix, 16) % 10_000_000:07d}",
+        "kind": "individual",
+        "profile": "chasseur",
+        "first_name": "Camille",
+        "last_name": "Durand",
+    }
     data.update(kw)
     return identity_v1.AccountRegisteredV1(**data)
 
@@ -52,13 +64,25 @@ def new_account(**kw: Any) -> identity_v1.AccountRegisteredV1:
 def submitted(account: identity_v1.AccountRegisteredV1, **kw: Any) -> dossier_v1.DossierSubmittedV1:
     reg = kw.pop("registration_number", f"EAPS-2026-{uuid.uuid4().hex[:6].upper()}")
     snapshot = dossier_v1.DossierSnapshot(
-        dossier_id=kw.pop("dossier_id", uuid.uuid4()), registration_number=reg, submission_no=1,
+        dossier_id=kw.pop("dossier_id", uuid.uuid4()),
+        registration_number=reg,
+        submission_no=1,
         submitted_at=now(),
-        applicant=dossier_v1.ApplicantSnapshot(account_id=account.account_id, kind="individual", profile="chasseur",
-                                               first_name=account.first_name, last_name=account.last_name,
-                                               email=account.email, phone=account.phone),
-        flow="IMP", origin_country="US", destination_country="FR", authorisation_type="AIMG",
-        ruleset_version="2026.1", motive="chasse",
+        applicant=dossier_v1.ApplicantSnapshot(
+            account_id=account.account_id,
+            kind="individual",
+            profile="chasseur",
+            first_name=account.first_name,
+            last_name=account.last_name,
+            email=account.email,
+            phone=account.phone,
+        ),
+        flow="IMP",
+        origin_country="US",
+        destination_country="FR",
+        authorisation_type="AIMG",
+        ruleset_version="2026.1",
+        motive="chasse",
         lines=[{"line_no": 1, "classification_code": "C-1", "designation": "Carabine de chasse", "quantity": 2}],
     )
     return dossier_v1.DossierSubmittedV1(dossier=snapshot)
@@ -66,9 +90,16 @@ def submitted(account: identity_v1.AccountRegisteredV1, **kw: Any) -> dossier_v1
 
 def authorisation_snapshot(account_id: uuid.UUID, **kw: Any) -> dict[str, Any]:
     data: dict[str, Any] = {
-        "authorisation_id": uuid.uuid4(), "number": f"AIMG-2026-{uuid.uuid4().hex[:5].upper()}", "type": "AIMG",
-        "holder_account_id": account_id, "holder_name": "Camille Durand", "flow": "IMP", "origin_country": "US",
-        "destination_country": "FR", "valid_from": date(2026, 3, 1), "valid_until": date(2027, 2, 28),
+        "authorisation_id": uuid.uuid4(),
+        "number": f"AIMG-2026-{uuid.uuid4().hex[:5].upper()}",
+        "type": "AIMG",
+        "holder_account_id": account_id,
+        "holder_name": "Camille Durand",
+        "flow": "IMP",
+        "origin_country": "US",
+        "destination_country": "FR",
+        "valid_from": date(2026, 3, 1),
+        "valid_until": date(2027, 2, 28),
         "lines": [{"line_no": 1, "classification_code": "C-1", "designation": "Carabine de chasse", "quantity": 2}],
         "status": "valid",
     }
@@ -76,15 +107,12 @@ def authorisation_snapshot(account_id: uuid.UUID, **kw: Any) -> dict[str, Any]:
     return data
 
 
-
-
 # --- a webhook receiver on loopback --------------------------------------------------
 
 import contextlib  # noqa: E402
 
-from fastapi import FastAPI, Request, Response  # noqa: E402
-
 from eaps_kit.testing import free_port, serve_app  # noqa: E402
+from fastapi import FastAPI, Request, Response  # noqa: E402
 
 
 class WebhookReceiver:

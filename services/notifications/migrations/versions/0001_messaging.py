@@ -3,8 +3,8 @@
 Revision ID: 0001
 Revises:
 """
-from alembic import op
 
+from alembic import op
 from eaps_kit.messaging import create_messaging_tables
 
 revision = "0001"

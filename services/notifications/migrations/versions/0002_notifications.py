@@ -3,9 +3,9 @@
 Revision ID: 0002
 Revises: 0001
 """
+
 import sqlalchemy as sa
 from alembic import op
-
 from notifications.adapters.orm import (
     DISPATCH_CHANNEL,
     authorisations,
@@ -24,8 +24,17 @@ down_revision = "0001"
 branch_labels = None
 depends_on = None
 
-TABLES = [contacts, dossiers, dossier_officers, authorisations, messages, in_app,
-          webhook_endpoints, webhook_deliveries, webhook_attempts]
+TABLES = [
+    contacts,
+    dossiers,
+    dossier_officers,
+    authorisations,
+    messages,
+    in_app,
+    webhook_endpoints,
+    webhook_deliveries,
+    webhook_attempts,
+]
 
 
 def upgrade() -> None:

@@ -1,1 +1,1 @@
-"""e-APS notifications service: Courriels, SMS, notifications dans l'application et webhooks des autres administrations."""
+"""e-APS notifications service: emails, SMS, in-app notifications and webhooks of other administrations."""

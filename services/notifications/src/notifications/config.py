@@ -1,9 +1,8 @@
 from pathlib import Path
 
+from eaps_kit.settings import ServiceSettings
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
-
-from eaps_kit.settings import ServiceSettings
 
 from notifications.domain.retry import MESSAGE_DELAYS, WEBHOOK_DELAYS
 

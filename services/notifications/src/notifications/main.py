@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import httpx
-from fastapi import FastAPI
-
 from eaps_kit.auth import TokenVerifier
 from eaps_kit.service import Runtime, create_service_app
+from fastapi import FastAPI
 
 from notifications.adapters.mailer import SmtpMailer
 from notifications.adapters.sms import SmsProvider, make_sms_provider
@@ -18,8 +17,13 @@ from notifications.service_layer.dispatch import DispatchConfig, Dispatcher
 from notifications.service_layer.handlers import Notifier
 
 
-def create_app(settings: Settings | None = None, *, token_verifier: TokenVerifier | None = None,
-               clock: Clock | None = None, sms_provider: SmsProvider | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    token_verifier: TokenVerifier | None = None,
+    clock: Clock | None = None,
+    sms_provider: SmsProvider | None = None,
+) -> FastAPI:
     settings = settings or Settings()
     clock = clock or SystemClock()
     notifier = Notifier(settings, clock)
@@ -29,17 +33,29 @@ def create_app(settings: Settings | None = None, *, token_verifier: TokenVerifie
             return
         http = httpx.AsyncClient(limits=httpx.Limits(max_connections=100, max_keepalive_connections=50))
         dispatcher = Dispatcher(
-            runtime.session_factory, database_url=settings.database_url, clock=clock,
-            mailer=SmtpMailer(host=settings.smtp_host, port=settings.smtp_port, sender=settings.mail_from,
-                              username=settings.smtp_username, password=settings.smtp_password,
-                              starttls=settings.smtp_starttls, timeout=settings.smtp_timeout_seconds),
+            runtime.session_factory,
+            database_url=settings.database_url,
+            clock=clock,
+            mailer=SmtpMailer(
+                host=settings.smtp_host,
+                port=settings.smtp_port,
+                sender=settings.mail_from,
+                username=settings.smtp_username,
+                password=settings.smtp_password,
+                starttls=settings.smtp_starttls,
+                timeout=settings.smtp_timeout_seconds,
+            ),
             sms=sms_provider or make_sms_provider(settings.sms_provider, settings.sms_url, settings.sms_sender),
             http=http,
-            config=DispatchConfig(batch_size=settings.dispatch_batch_size, poll_seconds=settings.dispatch_poll_seconds,
-                                  lease_seconds=settings.dispatch_lease_seconds,
-                                  message_delays=settings.message_retry_delays,
-                                  webhook_delays=settings.webhook_retry_delays,
-                                  webhook_timeout=settings.webhook_timeout_seconds))
+            config=DispatchConfig(
+                batch_size=settings.dispatch_batch_size,
+                poll_seconds=settings.dispatch_poll_seconds,
+                lease_seconds=settings.dispatch_lease_seconds,
+                message_delays=settings.message_retry_delays,
+                webhook_delays=settings.webhook_retry_delays,
+                webhook_timeout=settings.webhook_timeout_seconds,
+            ),
+        )
         runtime.extras["dispatcher"] = dispatcher
         runtime.extras["http"] = http
         await dispatcher.start()

@@ -19,32 +19,58 @@ def notification_dict(row: Any) -> dict[str, Any]:
     return data
 
 
-async def list_notifications(session: AsyncSession, account_id: uuid.UUID, *, unread_only: bool, limit: int,
-                             offset: int) -> dict[str, Any]:
+async def list_notifications(
+    session: AsyncSession, account_id: uuid.UUID, *, unread_only: bool, limit: int, offset: int
+) -> dict[str, Any]:
     mine = in_app.c.recipient_account_id == account_id
     query = sa.select(in_app).where(mine)
     if unread_only:
         query = query.where(in_app.c.read_at.is_(None))
-    rows = (await session.execute(query.order_by(in_app.c.created_at.desc(), in_app.c.id).limit(limit)
-                                  .offset(offset))).all()
+    rows = (
+        await session.execute(query.order_by(in_app.c.created_at.desc(), in_app.c.id).limit(limit).offset(offset))
+    ).all()
     total = (await session.execute(sa.select(sa.func.count()).select_from(query.subquery()))).scalar_one()
-    return {"items": [notification_dict(r) for r in rows], "total": total,
-            "unread": await unread_count(session, account_id), "limit": limit, "offset": offset}
+    return {
+        "items": [notification_dict(r) for r in rows],
+        "total": total,
+        "unread": await unread_count(session, account_id),
+        "limit": limit,
+        "offset": offset,
+    }
 
 
 async def unread_count(session: AsyncSession, account_id: uuid.UUID) -> int:
-    return int((await session.execute(sa.select(sa.func.count()).select_from(in_app).where(
-        in_app.c.recipient_account_id == account_id, in_app.c.read_at.is_(None)))).scalar_one())
+    return int(
+        (
+            await session.execute(
+                sa.select(sa.func.count())
+                .select_from(in_app)
+                .where(in_app.c.recipient_account_id == account_id, in_app.c.read_at.is_(None))
+            )
+        ).scalar_one()
+    )
 
 
 async def endpoint(session: AsyncSession, owner: str, endpoint_id: uuid.UUID) -> Any:
-    return (await session.execute(sa.select(webhook_endpoints).where(
-        webhook_endpoints.c.id == endpoint_id, webhook_endpoints.c.owner_client_id == owner))).first()
+    return (
+        await session.execute(
+            sa.select(webhook_endpoints).where(
+                webhook_endpoints.c.id == endpoint_id, webhook_endpoints.c.owner_client_id == owner
+            )
+        )
+    ).first()
 
 
 async def endpoints(session: AsyncSession, owner: str) -> list[Any]:
-    return list((await session.execute(sa.select(webhook_endpoints).where(
-        webhook_endpoints.c.owner_client_id == owner).order_by(webhook_endpoints.c.created_at))).all())
+    return list(
+        (
+            await session.execute(
+                sa.select(webhook_endpoints)
+                .where(webhook_endpoints.c.owner_client_id == owner)
+                .order_by(webhook_endpoints.c.created_at)
+            )
+        ).all()
+    )
 
 
 def delivery_dict(row: Any) -> dict[str, Any]:
@@ -54,8 +80,9 @@ def delivery_dict(row: Any) -> dict[str, Any]:
     return data
 
 
-async def deliveries(session: AsyncSession, owner: str, endpoint_id: uuid.UUID, *, status: str | None,
-                     limit: int, offset: int) -> dict[str, Any]:
+async def deliveries(
+    session: AsyncSession, owner: str, endpoint_id: uuid.UUID, *, status: str | None, limit: int, offset: int
+) -> dict[str, Any]:
     d = webhook_deliveries
     query = sa.select(d).where(d.c.endpoint_id == endpoint_id, d.c.owner_client_id == owner)
     if status:
@@ -70,8 +97,13 @@ async def delivery(session: AsyncSession, owner: str, delivery_id: str) -> dict[
     row = (await session.execute(sa.select(d).where(d.c.id == delivery_id, d.c.owner_client_id == owner))).first()
     if row is None:
         return None
-    attempts = (await session.execute(sa.select(webhook_attempts).where(webhook_attempts.c.delivery_id == delivery_id)
-                                      .order_by(webhook_attempts.c.id))).all()
+    attempts = (
+        await session.execute(
+            sa.select(webhook_attempts)
+            .where(webhook_attempts.c.delivery_id == delivery_id)
+            .order_by(webhook_attempts.c.id)
+        )
+    ).all()
     data = delivery_dict(row)
     data["attempt_log"] = [dict(a._mapping) for a in attempts]
     return data

@@ -82,8 +82,14 @@ def signature_headers(secrets_: Iterable[str], msg_id: str, timestamp: int, body
     }
 
 
-def verify(secret: str, headers: Mapping[str, str], body: bytes, *,
-           tolerance: int = DEFAULT_TOLERANCE_SECONDS, now: float | None = None) -> Any:
+def verify(
+    secret: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    tolerance: int = DEFAULT_TOLERANCE_SECONDS,
+    now: float | None = None,
+) -> Any:
     """Check one delivery; return the parsed JSON body, or raise :class:`WebhookVerificationError`."""
     lowered = {k.lower(): v for k, v in headers.items()}
     msg_id = lowered.get("webhook-id")

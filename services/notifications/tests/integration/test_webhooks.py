@@ -21,7 +21,6 @@ from eaps_contracts.events.notifications_v1 import PUBLIC_DECISIONS_EXCHANGE, Pu
 from eaps_kit.auth import INTERNAL_AUDIENCE
 from eaps_kit.testing import bearer, eventually
 from notif_helpers import WebhookReceiver, authorisation_snapshot, new_account, now, rows, submitted
-
 from notifications.adapters.orm import outbox, webhook_attempts, webhook_deliveries
 from notifications.webhook_signature import WebhookVerificationError, verify
 
@@ -29,8 +28,15 @@ BASE = "/api/v1/webhooks"
 
 
 def machine(keys: Any, client_id: str | None = None, scope: str = "decisions:read") -> dict[str, str]:
-    return bearer(keys.token(client_id or f"admin-{uuid.uuid4().hex[:6]}", roles=["machine"], audience=INTERNAL_AUDIENCE,
-                             access_level=None, scope=scope))
+    return bearer(
+        keys.token(
+            client_id or f"admin-{uuid.uuid4().hex[:6]}",
+            roles=["machine"],
+            audience=INTERNAL_AUDIENCE,
+            access_level=None,
+            scope=scope,
+        )
+    )
 
 
 @pytest.fixture
@@ -48,9 +54,11 @@ async def subscriber(client: httpx.AsyncClient, keys: Any) -> AsyncIterator[Any]
     created: list[str] = []
 
     async def register(url: str, types: list[str] | None = None) -> dict[str, Any]:
-        resp = await client.post(f"{BASE}/endpoints", headers=headers,
-                                 json={"url": url, "event_types": types or ["decision.granted", "decision.refused",
-                                                                            "decision.suspended"]})
+        resp = await client.post(
+            f"{BASE}/endpoints",
+            headers=headers,
+            json={"url": url, "event_types": types or ["decision.granted", "decision.refused", "decision.suspended"]},
+        )
         assert resp.status_code == 201, resp.text
         created.append(resp.json()["id"])
         return resp.json()
@@ -67,12 +75,24 @@ async def decide(bus: Any, outcome: str = "granted") -> tuple[Envelope, dict[str
     dossier = submitted(account)
     await bus.publish(dossier)
     auth = authorisation_snapshot(account.account_id) if outcome == "granted" else None
-    env = await bus.publish(instruction_v1.DecisionIssuedV1(
-        decision_id=uuid.uuid4(), case_id=uuid.uuid4(), dossier_id=dossier.dossier.dossier_id,
-        registration_number=dossier.dossier.registration_number, outcome=outcome,
-        reasons=None if auth else "Motif de sécurité publique", issued_at=now(), authorisation=auth))
-    return env, {"registration_number": dossier.dossier.registration_number, "authorisation": auth,
-                 "dossier_id": dossier.dossier.dossier_id, "account_id": account.account_id}
+    env = await bus.publish(
+        instruction_v1.DecisionIssuedV1(
+            decision_id=uuid.uuid4(),
+            case_id=uuid.uuid4(),
+            dossier_id=dossier.dossier.dossier_id,
+            registration_number=dossier.dossier.registration_number,
+            outcome=outcome,
+            reasons=None if auth else "Motif de sécurité publique",
+            issued_at=now(),
+            authorisation=auth,
+        )
+    )
+    return env, {
+        "registration_number": dossier.dossier.registration_number,
+        "authorisation": auth,
+        "dossier_id": dossier.dossier.dossier_id,
+        "account_id": account.account_id,
+    }
 
 
 def received_for(receiver: WebhookReceiver, registration_number: str) -> list[tuple[dict[str, str], bytes]]:
@@ -80,14 +100,18 @@ def received_for(receiver: WebhookReceiver, registration_number: str) -> list[tu
 
 
 async def delivery_of(runtime: Any, endpoint_id: str, cause: uuid.UUID) -> Any:
-    found = await rows(runtime, sa.select(webhook_deliveries).where(
-        webhook_deliveries.c.endpoint_id == uuid.UUID(endpoint_id), webhook_deliveries.c.cause_event_id == cause))
+    found = await rows(
+        runtime,
+        sa.select(webhook_deliveries).where(
+            webhook_deliveries.c.endpoint_id == uuid.UUID(endpoint_id), webhook_deliveries.c.cause_event_id == cause
+        ),
+    )
     return found[0] if found else None
 
 
 async def test_receiver_verifies_a_signed_decision_then_gets_it_after_an_outage(
-        bus: Any, subscriber: Any, receiver: WebhookReceiver, clock: Any, client: httpx.AsyncClient,
-        runtime: Any) -> None:
+    bus: Any, subscriber: Any, receiver: WebhookReceiver, clock: Any, client: httpx.AsyncClient, runtime: Any
+) -> None:
     endpoint = await subscriber(receiver.url)
     env, facts = await decide(bus)
     got = await eventually(lambda: received_for(receiver, facts["registration_number"]))
@@ -115,6 +139,7 @@ async def test_receiver_verifies_a_signed_decision_then_gets_it_after_an_outage(
     async def failed_once() -> Any:
         d = await delivery_of(runtime, endpoint["id"], env2.event_id)
         return d is not None and d.attempts == 1 and d.last_error and d
+
     first = await eventually(failed_once)
     assert first.status == "pending" and first.next_attempt_at > clock.now()
     busy = await client.post(f"{BASE}/deliveries/{first.id}/replay", headers=subscriber.headers)
@@ -133,17 +158,21 @@ async def test_receiver_verifies_a_signed_decision_then_gets_it_after_an_outage(
 
 
 async def test_retries_span_more_than_24_hours_then_the_delivery_is_dead_and_can_be_replayed(
-        bus: Any, subscriber: Any, clock: Any, client: httpx.AsyncClient, runtime: Any, settings: Any) -> None:
+    bus: Any, subscriber: Any, clock: Any, client: httpx.AsyncClient, runtime: Any, settings: Any
+) -> None:
     receiver = WebhookReceiver()  # not started: nothing listens on its port
     endpoint = await subscriber(receiver.url)
     env, facts = await decide(bus)
     for attempt, delay in enumerate([*settings.webhook_retry_delays, None], start=1):
-        async def tried() -> Any:
+
+        async def tried(attempt: int = attempt) -> Any:
             # The attempt's outcome is recorded (log row and new schedule commit together).
             d = await delivery_of(runtime, endpoint["id"], env.event_id)
-            logged = d is not None and await rows(runtime, sa.select(webhook_attempts.c.id).where(
-                webhook_attempts.c.delivery_id == d.id))
+            logged = d is not None and await rows(
+                runtime, sa.select(webhook_attempts.c.id).where(webhook_attempts.c.delivery_id == d.id)
+            )
             return logged and len(logged) == attempt and d
+
         d = await eventually(tried)
         if delay is not None:
             assert d.status == "pending"
@@ -152,8 +181,9 @@ async def test_retries_span_more_than_24_hours_then_the_delivery_is_dead_and_can
     assert dead.attempts == 8
     assert dead.last_attempt_at - dead.first_attempt_at >= timedelta(hours=24)
 
-    listing = await client.get(f"{BASE}/endpoints/{endpoint['id']}/deliveries", params={"status": "dead"},
-                               headers=subscriber.headers)
+    listing = await client.get(
+        f"{BASE}/endpoints/{endpoint['id']}/deliveries", params={"status": "dead"}, headers=subscriber.headers
+    )
     assert [i["id"] for i in listing.json()["items"]] == [dead.id]
 
     await receiver.start()
@@ -172,8 +202,9 @@ async def _status(runtime: Any, endpoint_id: str, cause: uuid.UUID, status: str)
     return d is not None and d.status == status and d
 
 
-async def test_an_endpoint_answering_410_is_disabled(bus: Any, subscriber: Any, receiver: WebhookReceiver,
-                                                     client: httpx.AsyncClient, runtime: Any) -> None:
+async def test_an_endpoint_answering_410_is_disabled(
+    bus: Any, subscriber: Any, receiver: WebhookReceiver, client: httpx.AsyncClient, runtime: Any
+) -> None:
     receiver.status = 410
     endpoint = await subscriber(receiver.url)
     env, facts = await decide(bus)
@@ -183,8 +214,9 @@ async def test_an_endpoint_answering_410_is_disabled(bus: Any, subscriber: Any, 
     env2, _ = await decide(bus)
     # The second decision is handled (its public event is staged in the same transaction as the
     # fan-out) but creates no delivery for the disabled endpoint.
-    await eventually(lambda: rows(runtime, sa.select(outbox.c.seq).where(
-        outbox.c.body["causation_id"].astext == str(env2.event_id))))
+    await eventually(
+        lambda: rows(runtime, sa.select(outbox.c.seq).where(outbox.c.body["causation_id"].astext == str(env2.event_id)))
+    )
     assert await delivery_of(runtime, endpoint["id"], env2.event_id) is None
     assert len(received_for(receiver, facts["registration_number"])) == 1
     # Replay is refused until the endpoint is re-enabled.
@@ -192,19 +224,22 @@ async def test_an_endpoint_answering_410_is_disabled(bus: Any, subscriber: Any, 
     refused = await client.post(f"{BASE}/deliveries/{dead.id}/replay", headers=subscriber.headers)
     assert refused.status_code == 409 and "réactivez" in refused.json()["detail"]
     receiver.status = 200
-    enabled = await client.patch(f"{BASE}/endpoints/{endpoint['id']}", json={"enabled": True},
-                                 headers=subscriber.headers)
+    enabled = await client.patch(
+        f"{BASE}/endpoints/{endpoint['id']}", json={"enabled": True}, headers=subscriber.headers
+    )
     assert enabled.json()["enabled"] is True and enabled.json()["disabled_reason"] is None
     assert (await client.post(f"{BASE}/deliveries/{dead.id}/replay", headers=subscriber.headers)).status_code == 202
     await eventually(lambda: _status(runtime, endpoint["id"], env.event_id, "delivered"))
 
 
 async def test_secret_rotation_keeps_both_secrets_valid_during_the_overlap(
-        bus: Any, subscriber: Any, receiver: WebhookReceiver, clock: Any, client: httpx.AsyncClient) -> None:
+    bus: Any, subscriber: Any, receiver: WebhookReceiver, clock: Any, client: httpx.AsyncClient
+) -> None:
     endpoint = await subscriber(receiver.url)
     old = endpoint["secret"]
-    rotated = await client.post(f"{BASE}/endpoints/{endpoint['id']}/secret/rotate", json={"overlap_hours": 1},
-                                headers=subscriber.headers)
+    rotated = await client.post(
+        f"{BASE}/endpoints/{endpoint['id']}/secret/rotate", json={"overlap_hours": 1}, headers=subscriber.headers
+    )
     assert rotated.status_code == 200
     new = rotated.json()["secret"]
     assert new != old and new.startswith("whsec_")
@@ -222,8 +257,8 @@ async def test_secret_rotation_keeps_both_secrets_valid_during_the_overlap(
 
 
 async def test_one_administration_never_sees_another_s_subscriptions(
-        bus: Any, subscriber: Any, receiver: WebhookReceiver, keys: Any, client: httpx.AsyncClient,
-        runtime: Any) -> None:
+    bus: Any, subscriber: Any, receiver: WebhookReceiver, keys: Any, client: httpx.AsyncClient, runtime: Any
+) -> None:
     endpoint = await subscriber(receiver.url)
     env, _ = await decide(bus)
     delivery = await eventually(lambda: _status(runtime, endpoint["id"], env.event_id, "delivered"))
@@ -251,24 +286,33 @@ async def test_decisions_reach_the_public_exchange(bus: Any, runtime: Any, setti
     broker = runtime.broker
     channel = await broker.channel()
     try:
-        exchange = await channel.declare_exchange(broker.exchange_name(PUBLIC_DECISIONS_EXCHANGE),
-                                                  aio_pika.ExchangeType.TOPIC, durable=True)
+        exchange = await channel.declare_exchange(
+            broker.exchange_name(PUBLIC_DECISIONS_EXCHANGE), aio_pika.ExchangeType.TOPIC, durable=True
+        )
         broker.declared_exchanges.add(exchange.name)
-        queue = await channel.declare_queue(broker.queue_name(f"test-public-{uuid.uuid4().hex[:6]}"),
-                                            exclusive=True)
+        queue = await channel.declare_queue(broker.queue_name(f"test-public-{uuid.uuid4().hex[:6]}"), exclusive=True)
         await queue.bind(exchange, routing_key=PublicDecisionV1.routing_key())
         env, facts = await decide(bus)
         number = facts["authorisation"]["number"]
-        await bus.publish(instruction_v1.AuthorisationStatusChangedV1(
-            authorisation_id=facts["authorisation"]["authorisation_id"], number=number,
-            dossier_id=facts["dossier_id"], holder_account_id=facts["account_id"], old_status="valid",
-            new_status="suspended", reason="Contrôle en cours", changed_at=now()))
+        await bus.publish(
+            instruction_v1.AuthorisationStatusChangedV1(
+                authorisation_id=facts["authorisation"]["authorisation_id"],
+                number=number,
+                dossier_id=facts["dossier_id"],
+                holder_account_id=facts["account_id"],
+                old_status="valid",
+                new_status="suspended",
+                reason="Contrôle en cours",
+                changed_at=now(),
+            )
+        )
         seen: list[dict[str, Any]] = []
 
         async def two_messages() -> bool:
             while (msg := await queue.get(no_ack=True, fail=False)) is not None:
                 seen.append(json.loads(msg.body))
             return len([m for m in seen if m["data"]["registration_number"] == facts["registration_number"]]) == 2
+
         await eventually(two_messages)
         mine = [m for m in seen if m["data"]["registration_number"] == facts["registration_number"]]
         assert [m["data"]["change"] for m in mine] == ["granted", "suspended"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from email.message import EmailMessage
 from email.utils import make_msgid
 
@@ -12,8 +11,17 @@ from notifications.domain.errors import PermanentDeliveryError, TransientDeliver
 
 
 class SmtpMailer:
-    def __init__(self, *, host: str, port: int, sender: str, username: str | None = None,
-                 password: str | None = None, starttls: bool = False, timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        *,
+        host: str,
+        port: int,
+        sender: str,
+        username: str | None = None,
+        password: str | None = None,
+        starttls: bool = False,
+        timeout: float = 10.0,
+    ) -> None:
         self.host, self.port, self.sender = host, port, sender
         self.username, self.password = username, password
         self.starttls, self.timeout = starttls, timeout
@@ -34,8 +42,15 @@ class SmtpMailer:
     async def send(self, *, message_id: str, to: str, subject: str, text: str, html: str | None) -> None:
         msg = self.build(message_id=message_id, to=to, subject=subject, text=text, html=html)
         try:
-            await aiosmtplib.send(msg, hostname=self.host, port=self.port, username=self.username,
-                                  password=self.password, start_tls=self.starttls, timeout=self.timeout)
+            await aiosmtplib.send(
+                msg,
+                hostname=self.host,
+                port=self.port,
+                username=self.username,
+                password=self.password,
+                start_tls=self.starttls,
+                timeout=self.timeout,
+            )
         except aiosmtplib.SMTPRecipientsRefused as exc:
             codes = [r.code for r in exc.recipients]
             if all(500 <= c < 600 for c in codes):
@@ -45,5 +60,5 @@ class SmtpMailer:
             if 500 <= exc.code < 600:
                 raise PermanentDeliveryError(f"refus SMTP {exc.code} : {exc.message}") from exc
             raise TransientDeliveryError(f"erreur SMTP {exc.code} : {exc.message}") from exc
-        except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
             raise TransientDeliveryError(f"serveur SMTP injoignable : {exc.__class__.__name__}: {exc}") from exc

@@ -1,9 +1,8 @@
 """Tables of the notifications service (its database is its own: no other service reads it)."""
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
-
 from eaps_kit.messaging import inbox_table, outbox_table
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 
 metadata = sa.MetaData()
 outbox = outbox_table(metadata)
@@ -13,7 +12,8 @@ TZ = sa.DateTime(timezone=True)
 
 # Contact directory, learnt from identity's events (never read from identity's database).
 contacts = sa.Table(
-    "contacts", metadata,
+    "contacts",
+    metadata,
     sa.Column("account_id", UUID(as_uuid=True), primary_key=True),
     sa.Column("email", sa.Text),
     sa.Column("phone", sa.Text),
@@ -26,7 +26,8 @@ contacts = sa.Table(
 
 # Which account a dossier belongs to, learnt from dossier.submitted / resubmitted.
 dossiers = sa.Table(
-    "dossiers", metadata,
+    "dossiers",
+    metadata,
     sa.Column("dossier_id", UUID(as_uuid=True), primary_key=True),
     sa.Column("account_id", UUID(as_uuid=True), nullable=False),
     sa.Column("operator_id", UUID(as_uuid=True)),
@@ -42,14 +43,16 @@ dossiers = sa.Table(
 # Officers who acted on a dossier (completion request, admissibility, comment): they are told
 # in the officer portal when the applicant answers.
 dossier_officers = sa.Table(
-    "dossier_officers", metadata,
+    "dossier_officers",
+    metadata,
     sa.Column("dossier_id", UUID(as_uuid=True), primary_key=True),
     sa.Column("officer_id", UUID(as_uuid=True), primary_key=True),
 )
 
 # Authorisations as decided, to describe later status changes on the public feed.
 authorisations = sa.Table(
-    "authorisations", metadata,
+    "authorisations",
+    metadata,
     sa.Column("authorisation_id", UUID(as_uuid=True), primary_key=True),
     sa.Column("number", sa.Text, nullable=False),
     sa.Column("dossier_id", UUID(as_uuid=True), nullable=False),
@@ -65,7 +68,8 @@ authorisations = sa.Table(
 
 # One row per email or SMS to send: rendered once, delivered (and retried) by the dispatcher.
 messages = sa.Table(
-    "messages", metadata,
+    "messages",
+    metadata,
     sa.Column("id", UUID(as_uuid=True), primary_key=True),
     sa.Column("channel", sa.Text, nullable=False),  # email | sms
     sa.Column("template", sa.Text, nullable=False),
@@ -87,7 +91,8 @@ messages = sa.Table(
 sa.Index("ix_messages_due", messages.c.next_attempt_at, postgresql_where=sa.text("status = 'pending'"))
 
 in_app = sa.Table(
-    "in_app_notifications", metadata,
+    "in_app_notifications",
+    metadata,
     sa.Column("id", UUID(as_uuid=True), primary_key=True),
     sa.Column("recipient_account_id", UUID(as_uuid=True), nullable=False),
     sa.Column("kind", sa.Text, nullable=False),
@@ -106,7 +111,8 @@ in_app = sa.Table(
 sa.Index("ix_in_app_recipient", in_app.c.recipient_account_id, in_app.c.created_at)
 
 webhook_endpoints = sa.Table(
-    "webhook_endpoints", metadata,
+    "webhook_endpoints",
+    metadata,
     sa.Column("id", UUID(as_uuid=True), primary_key=True),
     # The machine client (``sub``) of the administration that registered it: the only one to see it.
     sa.Column("owner_client_id", sa.Text, nullable=False),
@@ -124,10 +130,12 @@ webhook_endpoints = sa.Table(
 sa.Index("ix_webhook_endpoints_owner", webhook_endpoints.c.owner_client_id)
 
 webhook_deliveries = sa.Table(
-    "webhook_deliveries", metadata,
+    "webhook_deliveries",
+    metadata,
     sa.Column("id", sa.Text, primary_key=True),  # the webhook-id header (msg_...)
-    sa.Column("endpoint_id", UUID(as_uuid=True), sa.ForeignKey("webhook_endpoints.id", ondelete="CASCADE"),
-              nullable=False),
+    sa.Column(
+        "endpoint_id", UUID(as_uuid=True), sa.ForeignKey("webhook_endpoints.id", ondelete="CASCADE"), nullable=False
+    ),
     sa.Column("owner_client_id", sa.Text, nullable=False),
     sa.Column("event_type", sa.Text, nullable=False),
     sa.Column("payload", JSONB, nullable=False),
@@ -143,12 +151,14 @@ webhook_deliveries = sa.Table(
     sa.Column("delivered_at", TZ),
     sa.UniqueConstraint("endpoint_id", "cause_event_id", name="uq_webhook_once_per_event"),
 )
-sa.Index("ix_webhook_deliveries_due", webhook_deliveries.c.next_attempt_at,
-         postgresql_where=sa.text("status = 'pending'"))
+sa.Index(
+    "ix_webhook_deliveries_due", webhook_deliveries.c.next_attempt_at, postgresql_where=sa.text("status = 'pending'")
+)
 sa.Index("ix_webhook_deliveries_endpoint", webhook_deliveries.c.endpoint_id, webhook_deliveries.c.created_at)
 
 webhook_attempts = sa.Table(
-    "webhook_attempts", metadata,
+    "webhook_attempts",
+    metadata,
     sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
     sa.Column("delivery_id", sa.Text, sa.ForeignKey("webhook_deliveries.id", ondelete="CASCADE"), nullable=False),
     sa.Column("attempted_at", TZ, nullable=False),

@@ -15,8 +15,9 @@ class SmsProvider(Protocol):
 
 
 class HttpSinkSmsProvider:
-    def __init__(self, base_url: str, *, sender: str = "DOUANE", timeout: float = 10.0,
-                 client: httpx.AsyncClient | None = None) -> None:
+    def __init__(
+        self, base_url: str, *, sender: str = "DOUANE", timeout: float = 10.0, client: httpx.AsyncClient | None = None
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.sender = sender
         self.timeout = timeout

@@ -23,14 +23,19 @@ import asyncpg
 import httpx
 import orjson
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
 from eaps_contracts.events.notifications_v1 import NotificationDeliveredV1, NotificationFailedV1
 from eaps_kit.db import asyncpg_dsn
 from eaps_kit.messaging import add_event
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from notifications.adapters.mailer import SmtpMailer
-from notifications.adapters.orm import DISPATCH_CHANNEL, messages, webhook_attempts, webhook_deliveries, webhook_endpoints
+from notifications.adapters.orm import (
+    DISPATCH_CHANNEL,
+    messages,
+    webhook_attempts,
+    webhook_deliveries,
+    webhook_endpoints,
+)
 from notifications.adapters.sms import SmsProvider
 from notifications.domain.clock import Clock
 from notifications.domain.errors import PermanentDeliveryError, TransientDeliveryError
@@ -62,8 +67,17 @@ class _Outcome:
 
 
 class Dispatcher:
-    def __init__(self, session_factory: async_sessionmaker[AsyncSession], *, database_url: str, clock: Clock,
-                 mailer: SmtpMailer, sms: SmsProvider, http: httpx.AsyncClient, config: DispatchConfig) -> None:
+    def __init__(
+        self,
+        session_factory: async_sessionmaker[AsyncSession],
+        *,
+        database_url: str,
+        clock: Clock,
+        mailer: SmtpMailer,
+        sms: SmsProvider,
+        http: httpx.AsyncClient,
+        config: DispatchConfig,
+    ) -> None:
         self.session_factory = session_factory
         self.dsn = asyncpg_dsn(database_url)
         self.clock = clock
@@ -78,8 +92,10 @@ class Dispatcher:
     # lifecycle ---------------------------------------------------------------
     async def start(self) -> None:
         self._stopping = False
-        self._tasks = [asyncio.create_task(self._listen(), name="dispatch-listen"),
-                       asyncio.create_task(self._run(), name="dispatch-loop")]
+        self._tasks = [
+            asyncio.create_task(self._listen(), name="dispatch-listen"),
+            asyncio.create_task(self._run(), name="dispatch-loop"),
+        ]
 
     async def stop(self) -> None:
         self._stopping = True
@@ -99,7 +115,7 @@ class Dispatcher:
             try:
                 conn = await asyncpg.connect(self.dsn, timeout=5)
                 await conn.add_listener(DISPATCH_CHANNEL, lambda *_: self._wake.set())
-                while not self._stopping and not conn.is_closed():
+                while not self._stopping and not conn.is_closed():  # noqa: ASYNC110 (watching the connection)
                     await asyncio.sleep(5)
             except asyncio.CancelledError:
                 raise
@@ -136,14 +152,21 @@ class Dispatcher:
         now = self.clock.now()
         lease = now + timedelta(seconds=self.config.lease_seconds)
         async with self.session_factory() as session, session.begin():
-            due = (sa.select(messages.c.id)
-                   .where(messages.c.status == "pending", messages.c.next_attempt_at <= now)
-                   .order_by(messages.c.next_attempt_at).limit(self.config.batch_size)
-                   .with_for_update(skip_locked=True))
-            rows = (await session.execute(
-                sa.update(messages).where(messages.c.id.in_(due))
-                .values(attempts=messages.c.attempts + 1, next_attempt_at=lease)
-                .returning(*messages.c))).all()
+            due = (
+                sa.select(messages.c.id)
+                .where(messages.c.status == "pending", messages.c.next_attempt_at <= now)
+                .order_by(messages.c.next_attempt_at)
+                .limit(self.config.batch_size)
+                .with_for_update(skip_locked=True)
+            )
+            rows = (
+                await session.execute(
+                    sa.update(messages)
+                    .where(messages.c.id.in_(due))
+                    .values(attempts=messages.c.attempts + 1, next_attempt_at=lease)
+                    .returning(*messages.c)
+                )
+            ).all()
         if not rows:
             return 0
         outcomes = await asyncio.gather(*(self._send_message(r) for r in rows))
@@ -156,8 +179,9 @@ class Dispatcher:
     async def _send_message(self, row: Any) -> _Outcome:
         try:
             if row.channel == "email":
-                await self.mailer.send(message_id=str(row.id), to=row.address, subject=row.subject,
-                                       text=row.body_text, html=row.body_html)
+                await self.mailer.send(
+                    message_id=str(row.id), to=row.address, subject=row.subject, text=row.body_text, html=row.body_html
+                )
             else:
                 await self.sms.send(message_id=str(row.id), to=row.address, text=row.body_text)
         except PermanentDeliveryError as exc:
@@ -173,43 +197,76 @@ class Dispatcher:
         # Guarded by the attempt number: a lease that expired and was re-claimed is not overwritten.
         where = sa.and_(messages.c.id == row.id, messages.c.attempts == row.attempts, messages.c.status == "pending")
         if outcome.ok:
-            await session.execute(sa.update(messages).where(where).values(
-                status="delivered", delivered_at=now, last_error=None))
-            await add_event(session, NotificationDeliveredV1(
-                notification_id=row.id, channel=row.channel, template=row.template,
-                recipient_account_id=row.recipient_account_id, cause_event_id=row.cause_event_id, delivered_at=now))
+            await session.execute(
+                sa.update(messages).where(where).values(status="delivered", delivered_at=now, last_error=None)
+            )
+            await add_event(
+                session,
+                NotificationDeliveredV1(
+                    notification_id=row.id,
+                    channel=row.channel,
+                    template=row.template,
+                    recipient_account_id=row.recipient_account_id,
+                    cause_event_id=row.cause_event_id,
+                    delivered_at=now,
+                ),
+            )
             return
         delay = None if outcome.permanent else next_delay(row.attempts, self.config.message_delays)
         if delay is not None:
-            await session.execute(sa.update(messages).where(where).values(
-                next_attempt_at=now + delay, last_error=outcome.error))
+            await session.execute(
+                sa.update(messages).where(where).values(next_attempt_at=now + delay, last_error=outcome.error)
+            )
             return
         log.warning("%s %s failed for good: %s", row.channel, row.id, outcome.error)
         await session.execute(sa.update(messages).where(where).values(status="failed", last_error=outcome.error))
-        await add_event(session, NotificationFailedV1(
-            notification_id=row.id, channel=row.channel, template=row.template,
-            recipient_account_id=row.recipient_account_id, cause_event_id=row.cause_event_id,
-            error=outcome.error or "échec", failed_at=now))
+        await add_event(
+            session,
+            NotificationFailedV1(
+                notification_id=row.id,
+                channel=row.channel,
+                template=row.template,
+                recipient_account_id=row.recipient_account_id,
+                cause_event_id=row.cause_event_id,
+                error=outcome.error or "échec",
+                failed_at=now,
+            ),
+        )
 
     # webhooks ----------------------------------------------------------------
     async def deliver_webhooks(self) -> int:
         now = self.clock.now()
         lease = now + timedelta(seconds=self.config.lease_seconds)
         async with self.session_factory() as session, session.begin():
-            due = (sa.select(webhook_deliveries.c.id)
-                   .where(webhook_deliveries.c.status == "pending", webhook_deliveries.c.next_attempt_at <= now)
-                   .order_by(webhook_deliveries.c.next_attempt_at).limit(self.config.batch_size)
-                   .with_for_update(skip_locked=True))
-            rows = (await session.execute(
-                sa.update(webhook_deliveries).where(webhook_deliveries.c.id.in_(due))
-                .values(attempts=webhook_deliveries.c.attempts + 1, next_attempt_at=lease, last_attempt_at=now,
-                        first_attempt_at=sa.func.coalesce(webhook_deliveries.c.first_attempt_at, now))
-                .returning(*webhook_deliveries.c))).all()
+            due = (
+                sa.select(webhook_deliveries.c.id)
+                .where(webhook_deliveries.c.status == "pending", webhook_deliveries.c.next_attempt_at <= now)
+                .order_by(webhook_deliveries.c.next_attempt_at)
+                .limit(self.config.batch_size)
+                .with_for_update(skip_locked=True)
+            )
+            rows = (
+                await session.execute(
+                    sa.update(webhook_deliveries)
+                    .where(webhook_deliveries.c.id.in_(due))
+                    .values(
+                        attempts=webhook_deliveries.c.attempts + 1,
+                        next_attempt_at=lease,
+                        last_attempt_at=now,
+                        first_attempt_at=sa.func.coalesce(webhook_deliveries.c.first_attempt_at, now),
+                    )
+                    .returning(*webhook_deliveries.c)
+                )
+            ).all()
             if not rows:
                 return 0
             endpoint_ids = {r.endpoint_id for r in rows}
-            endpoints = {e.id: e for e in (await session.execute(
-                sa.select(webhook_endpoints).where(webhook_endpoints.c.id.in_(endpoint_ids)))).all()}
+            endpoints = {
+                e.id: e
+                for e in (
+                    await session.execute(sa.select(webhook_endpoints).where(webhook_endpoints.c.id.in_(endpoint_ids)))
+                ).all()
+            }
         outcomes = await asyncio.gather(*(self._post(r, endpoints.get(r.endpoint_id), now) for r in rows))
         done = self.clock.now()
         async with self.session_factory() as session, session.begin():
@@ -221,7 +278,11 @@ class Dispatcher:
         if endpoint is None or not endpoint.enabled:
             return None
         secrets = [endpoint.secret]
-        if endpoint.previous_secret and endpoint.previous_secret_expires_at and endpoint.previous_secret_expires_at > now:
+        if (
+            endpoint.previous_secret
+            and endpoint.previous_secret_expires_at
+            and endpoint.previous_secret_expires_at > now
+        ):
             secrets.append(endpoint.previous_secret)
         body = orjson.dumps(row.payload)
         headers = signature_headers(secrets, row.id, int(self.clock.now().timestamp()), body)
@@ -229,46 +290,85 @@ class Dispatcher:
         headers["user-agent"] = "e-APS-webhooks/1"
         started = time.perf_counter()
         try:
-            resp = await self.http.post(endpoint.url, content=body, headers=headers,
-                                        timeout=self.config.webhook_timeout, follow_redirects=False)
+            resp = await self.http.post(
+                endpoint.url, content=body, headers=headers, timeout=self.config.webhook_timeout, follow_redirects=False
+            )
         except httpx.HTTPError as exc:
-            return _Outcome(ok=False, error=f"{exc.__class__.__name__}: {exc}"[:2000] or exc.__class__.__name__,
-                            duration_ms=int((time.perf_counter() - started) * 1000))
+            return _Outcome(
+                ok=False,
+                error=f"{exc.__class__.__name__}: {exc}"[:2000] or exc.__class__.__name__,
+                duration_ms=int((time.perf_counter() - started) * 1000),
+            )
         duration = int((time.perf_counter() - started) * 1000)
         if 200 <= resp.status_code < 300:
             return _Outcome(ok=True, status_code=resp.status_code, duration_ms=duration)
-        return _Outcome(ok=False, permanent=resp.status_code == 410, status_code=resp.status_code,
-                        error=f"HTTP {resp.status_code}", duration_ms=duration)
+        return _Outcome(
+            ok=False,
+            permanent=resp.status_code == 410,
+            status_code=resp.status_code,
+            error=f"HTTP {resp.status_code}",
+            duration_ms=duration,
+        )
 
     async def _record_webhook(self, session: AsyncSession, row: Any, outcome: _Outcome | None, now: datetime) -> None:
         d = webhook_deliveries
         where = sa.and_(d.c.id == row.id, d.c.attempts == row.attempts, d.c.status == "pending")
         if outcome is None:
-            await session.execute(sa.update(d).where(where).values(
-                status="cancelled", last_error="Le point de terminaison est désactivé ou supprimé."))
+            await session.execute(
+                sa.update(d)
+                .where(where)
+                .values(status="cancelled", last_error="Le point de terminaison est désactivé ou supprimé.")
+            )
             return
-        await session.execute(sa.insert(webhook_attempts).values(
-            delivery_id=row.id, attempted_at=row.last_attempt_at, status_code=outcome.status_code,
-            error=outcome.error, duration_ms=outcome.duration_ms))
-        event_fields = {"notification_id": uuid.uuid5(uuid.NAMESPACE_URL, row.id), "channel": "webhook",
-                        "template": row.event_type, "cause_event_id": row.cause_event_id}
+        await session.execute(
+            sa.insert(webhook_attempts).values(
+                delivery_id=row.id,
+                attempted_at=row.last_attempt_at,
+                status_code=outcome.status_code,
+                error=outcome.error,
+                duration_ms=outcome.duration_ms,
+            )
+        )
+        event_fields = {
+            "notification_id": uuid.uuid5(uuid.NAMESPACE_URL, row.id),
+            "channel": "webhook",
+            "template": row.event_type,
+            "cause_event_id": row.cause_event_id,
+        }
         if outcome.ok:
-            await session.execute(sa.update(d).where(where).values(
-                status="delivered", delivered_at=now, last_status_code=outcome.status_code, last_error=None))
+            await session.execute(
+                sa.update(d)
+                .where(where)
+                .values(status="delivered", delivered_at=now, last_status_code=outcome.status_code, last_error=None)
+            )
             await add_event(session, NotificationDeliveredV1(delivered_at=now, **event_fields))
             return
         if outcome.permanent:  # 410 Gone: the receiver asks us to stop
-            await session.execute(sa.update(webhook_endpoints).where(webhook_endpoints.c.id == row.endpoint_id).values(
-                enabled=False, disabled_reason=GONE_REASON, updated_at=now))
-            await session.execute(sa.update(d).where(d.c.endpoint_id == row.endpoint_id, d.c.status == "pending",
-                                                     d.c.id != row.id)
-                                  .values(status="cancelled", last_error=GONE_REASON))
+            await session.execute(
+                sa.update(webhook_endpoints)
+                .where(webhook_endpoints.c.id == row.endpoint_id)
+                .values(enabled=False, disabled_reason=GONE_REASON, updated_at=now)
+            )
+            await session.execute(
+                sa.update(d)
+                .where(d.c.endpoint_id == row.endpoint_id, d.c.status == "pending", d.c.id != row.id)
+                .values(status="cancelled", last_error=GONE_REASON)
+            )
         delay = None if outcome.permanent else next_delay(row.attempts, self.config.webhook_delays)
         if delay is not None:
-            await session.execute(sa.update(d).where(where).values(
-                next_attempt_at=now + delay, last_status_code=outcome.status_code, last_error=outcome.error))
+            await session.execute(
+                sa.update(d)
+                .where(where)
+                .values(next_attempt_at=now + delay, last_status_code=outcome.status_code, last_error=outcome.error)
+            )
             return
-        await session.execute(sa.update(d).where(where).values(
-            status="dead", last_status_code=outcome.status_code,
-            last_error=GONE_REASON if outcome.permanent else outcome.error))
+        await session.execute(
+            sa.update(d)
+            .where(where)
+            .values(
+                status="dead",
+                last_status_code=outcome.status_code,
+                last_error=GONE_REASON if outcome.permanent else outcome.error,
+            )
+        )
         await add_event(session, NotificationFailedV1(error=outcome.error or "échec", failed_at=now, **event_fields))

@@ -11,13 +11,12 @@ from typing import Any
 
 import orjson
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from eaps_contracts.envelope import Envelope
 from eaps_contracts.events.notifications_v1 import PublicDecisionV1
 from eaps_kit import telemetry
 from eaps_kit.messaging.outbox import current_envelope
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifications.adapters.orm import in_app, messages, outbox, webhook_deliveries, webhook_endpoints
 from notifications.service_layer.rendering import Rendered
@@ -32,37 +31,94 @@ class InAppLinks:
     link: str | None = None
 
 
-async def queue_email(session: AsyncSession, *, template: str, rendered: Rendered, to: str,
-                      account_id: uuid.UUID | None, cause: uuid.UUID, now: datetime) -> None:
+async def queue_email(
+    session: AsyncSession,
+    *,
+    template: str,
+    rendered: Rendered,
+    to: str,
+    account_id: uuid.UUID | None,
+    cause: uuid.UUID,
+    now: datetime,
+) -> None:
     if not rendered.subject or not rendered.text:
         raise ValueError(f"template {template} has no email part")
-    await session.execute(pg_insert(messages).values(
-        id=uuid.uuid4(), channel="email", template=template, recipient_account_id=account_id, address=to,
-        subject=rendered.subject, body_text=rendered.text, body_html=rendered.html, cause_event_id=cause,
-        next_attempt_at=now,
-    ).on_conflict_do_nothing())
+    await session.execute(
+        pg_insert(messages)
+        .values(
+            id=uuid.uuid4(),
+            channel="email",
+            template=template,
+            recipient_account_id=account_id,
+            address=to,
+            subject=rendered.subject,
+            body_text=rendered.text,
+            body_html=rendered.html,
+            cause_event_id=cause,
+            next_attempt_at=now,
+        )
+        .on_conflict_do_nothing()
+    )
 
 
-async def queue_sms(session: AsyncSession, *, template: str, rendered: Rendered, to: str,
-                    account_id: uuid.UUID | None, cause: uuid.UUID, now: datetime) -> None:
+async def queue_sms(
+    session: AsyncSession,
+    *,
+    template: str,
+    rendered: Rendered,
+    to: str,
+    account_id: uuid.UUID | None,
+    cause: uuid.UUID,
+    now: datetime,
+) -> None:
     if not rendered.sms:
         raise ValueError(f"template {template} has no SMS part")
-    await session.execute(pg_insert(messages).values(
-        id=uuid.uuid4(), channel="sms", template=template, recipient_account_id=account_id, address=to,
-        body_text=rendered.sms, cause_event_id=cause, next_attempt_at=now,
-    ).on_conflict_do_nothing())
+    await session.execute(
+        pg_insert(messages)
+        .values(
+            id=uuid.uuid4(),
+            channel="sms",
+            template=template,
+            recipient_account_id=account_id,
+            address=to,
+            body_text=rendered.sms,
+            cause_event_id=cause,
+            next_attempt_at=now,
+        )
+        .on_conflict_do_nothing()
+    )
 
 
-async def add_in_app(session: AsyncSession, *, template: str, rendered: Rendered, account_id: uuid.UUID,
-                     cause: uuid.UUID, links: InAppLinks, now: datetime) -> None:
+async def add_in_app(
+    session: AsyncSession,
+    *,
+    template: str,
+    rendered: Rendered,
+    account_id: uuid.UUID,
+    cause: uuid.UUID,
+    links: InAppLinks,
+    now: datetime,
+) -> None:
     if not rendered.in_app_title or not rendered.in_app_body:
         raise ValueError(f"template {template} has no in-app part")
-    await session.execute(pg_insert(in_app).values(
-        id=uuid.uuid4(), recipient_account_id=account_id, kind=template, title=rendered.in_app_title,
-        body=rendered.in_app_body, dossier_id=links.dossier_id, registration_number=links.registration_number,
-        authorisation_id=links.authorisation_id, authorisation_number=links.authorisation_number,
-        link=links.link, cause_event_id=cause, created_at=now,
-    ).on_conflict_do_nothing())
+    await session.execute(
+        pg_insert(in_app)
+        .values(
+            id=uuid.uuid4(),
+            recipient_account_id=account_id,
+            kind=template,
+            title=rendered.in_app_title,
+            body=rendered.in_app_body,
+            dossier_id=links.dossier_id,
+            registration_number=links.registration_number,
+            authorisation_id=links.authorisation_id,
+            authorisation_number=links.authorisation_number,
+            link=links.link,
+            cause_event_id=cause,
+            created_at=now,
+        )
+        .on_conflict_do_nothing()
+    )
 
 
 def webhook_payload(event: PublicDecisionV1, event_type: str) -> dict[str, Any]:
@@ -74,8 +130,7 @@ def webhook_payload(event: PublicDecisionV1, event_type: str) -> dict[str, Any]:
     }
 
 
-async def publish_decision(session: AsyncSession, event: PublicDecisionV1, *, cause: uuid.UUID,
-                           now: datetime) -> int:
+async def publish_decision(session: AsyncSession, event: PublicDecisionV1, *, cause: uuid.UUID, now: datetime) -> int:
     """Stage the public event (exchange ``public.decisions``) and one webhook delivery per
     enabled endpoint subscribed to ``decision.<change>``; returns the number of deliveries."""
     envelope_cause = current_envelope.get()
@@ -84,19 +139,37 @@ async def publish_decision(session: AsyncSession, event: PublicDecisionV1, *, ca
         correlation_id=envelope_cause.correlation_id if envelope_cause else None,
         causation_id=envelope_cause.event_id if envelope_cause else cause,
     )
-    await session.execute(sa.insert(outbox).values(
-        event_id=envelope.event_id, exchange=PublicDecisionV1.exchange, routing_key=envelope.routing_key,
-        body=orjson.loads(envelope.model_dump_json()), headers=telemetry.inject_headers(),
-    ))
+    await session.execute(
+        sa.insert(outbox).values(
+            event_id=envelope.event_id,
+            exchange=PublicDecisionV1.exchange,
+            routing_key=envelope.routing_key,
+            body=orjson.loads(envelope.model_dump_json()),
+            headers=telemetry.inject_headers(),
+        )
+    )
     event_type = f"decision.{event.change}"
-    endpoints = (await session.execute(
-        sa.select(webhook_endpoints.c.id, webhook_endpoints.c.owner_client_id)
-        .where(webhook_endpoints.c.enabled.is_(True), webhook_endpoints.c.event_types.any(event_type))
-    )).all()
+    endpoints = (
+        await session.execute(
+            sa.select(webhook_endpoints.c.id, webhook_endpoints.c.owner_client_id).where(
+                webhook_endpoints.c.enabled.is_(True), webhook_endpoints.c.event_types.any(event_type)
+            )
+        )
+    ).all()
     payload = webhook_payload(event, event_type)
     for ep in endpoints:
-        await session.execute(pg_insert(webhook_deliveries).values(
-            id=f"msg_{uuid.uuid4().hex}", endpoint_id=ep.id, owner_client_id=ep.owner_client_id,
-            event_type=event_type, payload=payload, cause_event_id=cause, next_attempt_at=now, created_at=now,
-        ).on_conflict_do_nothing())
+        await session.execute(
+            pg_insert(webhook_deliveries)
+            .values(
+                id=f"msg_{uuid.uuid4().hex}",
+                endpoint_id=ep.id,
+                owner_client_id=ep.owner_client_id,
+                event_type=event_type,
+                payload=payload,
+                cause_event_id=cause,
+                next_attempt_at=now,
+                created_at=now,
+            )
+            .on_conflict_do_nothing()
+        )
     return len(endpoints)

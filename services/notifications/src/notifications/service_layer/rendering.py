@@ -83,5 +83,8 @@ def render(name: str, context: dict[str, Any], language: str | None = None) -> R
 
 
 def template_names() -> list[str]:
-    return sorted(p.name.removesuffix(".txt.j2") for p in (TEMPLATES_DIR / DEFAULT_LANGUAGE).glob("*.txt.j2")
-                  if not p.name.startswith("_"))
+    return sorted(
+        p.name.removesuffix(".txt.j2")
+        for p in (TEMPLATES_DIR / DEFAULT_LANGUAGE).glob("*.txt.j2")
+        if not p.name.startswith("_")
+    )

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from fastapi import Depends, Request
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from eaps_kit.auth import INTERNAL_AUDIENCE, PUBLIC_AUDIENCE, Principal, current_principal, require
 from eaps_kit.problems import ProblemError
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifications.config import Settings
 from notifications.domain.clock import Clock
