@@ -448,9 +448,11 @@ def test_gateway_dockerfile() -> None:
         assert (DEPLOY / build["context"]).resolve() / build["dockerfile"] == REPO / "gateway" / "Dockerfile"
         assert doc["services"][edge]["command"] == ["python", "-m", "gateway", EDGES[edge]]
     path = REPO / "gateway" / "Dockerfile"
-    if not path.is_file():
-        pytest.skip("gateway/Dockerfile is not written yet (issue 2, item 5)")
-    assert dockerfile_problems(path, "gateway", "", None, None) == []
+    assert dockerfile_problems(path, "gateway", "gateway", None, None) == []
+    text = path.read_text()
+    assert re.search(r"^EXPOSE\s+(.*)$", text, re.M).group(1).split() == [  # type: ignore[union-attr]
+        str(doc_ports()[edge]) for edge in EDGES]
+    assert dockerfile_env(path).get("GATEWAY_HOST") == "0.0.0.0"
 
 
 def test_dockerfile_check_rejects_a_broken_dockerfile(tmp_path: Path) -> None:
@@ -578,6 +580,17 @@ def without_marks(obj: dict[str, Any]) -> dict[str, Any]:
     clean = copy.deepcopy(obj)
     clean.get("metadata", {}).pop("x-file", None)
     return clean
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _read_each_schema_once() -> Iterator[None]:
+    """kubernetes-validate reads the schema files (1 MB of definitions) on every call; the files
+    do not change during a run, so read each once."""
+    import kubernetes_validate.utils as kv_utils
+
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(kv_utils, "schema_contents", cache(kv_utils.schema_contents))
+        yield
 
 
 def schema_problems(obj: dict[str, Any], version: str) -> list[str]:
