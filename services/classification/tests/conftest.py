@@ -14,7 +14,6 @@ import aio_pika
 import httpx
 import orjson
 import pytest
-
 from classification.adapters.ruleset_files import PACKAGED_RULESETS, load_all, load_directory
 from classification.config import Settings
 from classification.domain.engine import DeterminationRequest, RequestedItem

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import pytest
-
 from eaps_kit.testing import TestKeys, bearer
 
 PROBLEM = "application/problem+json"
@@ -238,7 +237,8 @@ async def test_the_packaged_2029_version_takes_effect_on_12_february_2029(servic
         r = await service.client.get(f"{BASE}/authorisation-types")
         aimg = next(t for t in r.json()["authorisation_types"] if t["code"] == "AIMG")
         assert r.json()["ruleset_version"] == "2029-02-12"
-        assert (aimg["processing_time"]["working_days"], aimg["processing_time"]["exceptional_working_days"]) == (90, 110)
+        times = aimg["processing_time"]
+        assert (times["working_days"], times["exceptional_working_days"]) == (90, 110)
         r = await service.client.post(f"{BASE}/determinations", json=body())
         assert r.json()["ruleset_version"] == "2029-02-12" and r.json()["authorisation"] == "AP-INT"
     finally:

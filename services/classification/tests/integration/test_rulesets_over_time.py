@@ -18,7 +18,8 @@ def suspend_b4(files):
     files["authorisations.yaml"] = files["authorisations.yaml"].replace("suspensions: []", (
         "suspensions:\n  - id: suspension-b4\n    reference: \"Arrêté de test du 1er juin 2027\"\n"
         "    flows: [IMP]\n    items: {codes: [B-4]}\n    start: 2027-07-01\n    end: 2027-12-31\n"))
-    files["goods.yaml"] = files["goods.yaml"].replace("Fusil de chasse juxtaposé", "Fusil de chasse à canons juxtaposés")
+    files["goods.yaml"] = files["goods.yaml"].replace("Fusil de chasse juxtaposé",
+                                                      "Fusil de chasse à canons juxtaposés")
 
 
 async def test_each_version_is_published_once_even_across_restarts(tmp_path, ruleset_copy, settings_for,

@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-
 from classification.domain.engine import DeterminationError, determine
 
 TODAY = date(2026, 11, 26)

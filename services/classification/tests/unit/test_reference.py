@@ -8,12 +8,11 @@ from datetime import date
 
 import pytest
 import yaml
-from pydantic import ValidationError
-
 from classification.adapters.ruleset_files import PACKAGED_RULESETS, RulesetFileError, load_all, load_directory
 from classification.domain import aid
 from classification.domain.engine import DeterminationError
 from classification.domain.reference import NoRulesetInForce, Versions
+from pydantic import ValidationError
 
 SECTION_1 = {
     "A1": ["A1-1", "A1-2", "A1-3", "A1-3bis", "A1-3ter", "A1-3qua", "A1-4", "A1-5", "A1-6", "A1-7", "A1-8", "A1-9",

@@ -387,7 +387,8 @@ class Ruleset(Strict):
         for what, codes in (("profile", [p.code for p in self.profiles]), ("motive", [m.code for m in self.motives]),
                             ("document type", [d.code for d in self.document_types]),
                             ("authorisation type", [a.code for a in self.authorisation_types]),
-                            ("matrix rule", [r.id for r in self.matrix]), ("exemption", [e.id for e in self.exemptions]),
+                            ("matrix rule", [r.id for r in self.matrix]),
+                            ("exemption", [e.id for e in self.exemptions]),
                             ("document rule", [r.id for r in self.document_rules]),
                             ("variant", [v.id for v in self.variants])):
             problems += [f"duplicate {what} {c}" for c in sorted({c for c in codes if codes.count(c) > 1})]
