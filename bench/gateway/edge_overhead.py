@@ -22,10 +22,12 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterator
 
 import httpx
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from eaps_kit.auth import PUBLIC_AUDIENCE
 from eaps_kit.testing import TestKeys, free_port
 from gateway.ratelimit import RateLimiter
 from gateway.rules import load_rules
+from gateway.tokens import CachedVerifier
 from redis.asyncio import Redis
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -51,6 +53,13 @@ async def in_process(n: int) -> dict[str, float]:
     token = keys.applicant(access_level="AS")
     await verifier.verify(token, audience=PUBLIC_AUDIENCE)
     out = {"verify_token_us": await _amicro(lambda: verifier.verify(token, audience=PUBLIC_AUDIENCE), n)}
+    cached = CachedVerifier(verifier, PUBLIC_AUDIENCE)
+    out["verify_token_cached_us"] = await _amicro(lambda: cached.verify(token), n)
+    raw_key = Ed25519PrivateKey.generate()
+    message = token.rsplit(".", 1)[0].encode()
+    signature = raw_key.sign(message)
+    public_key = raw_key.public_key()
+    out["raw_ed25519_verify_us"] = _micro(lambda: public_key.verify(signature, message), n)
     rules = load_rules().for_edge("public")
     out["match_rule_us"] = _micro(lambda: rules.match("GET", "/api/v1/dossiers/0b7c/lines/3"), n * 4)
     redis = Redis.from_url(REDIS_URL)
@@ -160,7 +169,7 @@ async def main() -> None:
     print(f"machine: {os.cpu_count()} cores; {time.strftime('%Y-%m-%d %H:%M')}")
     print(f"in process, {args.requests} iterations each:")
     for name, value in micro.items():
-        print(f"  {name:<22} {value:8.1f} µs")
+        print(f"  {name:<24} {value:8.1f} µs")
     print(f"over loopback HTTP, {args.requests} sequential requests (latency) then {args.requests} with "
           f"{args.concurrency} in flight (throughput):")
     print(f"  {'scenario':<50} {'p50 ms':>8} {'p95 ms':>8} {'req/s':>8}")

@@ -28,6 +28,7 @@ from gateway.openapi import OpenApiAggregator, docs_page
 from gateway.proxy import forward
 from gateway.ratelimit import RateLimiter
 from gateway.rules import Match, RuleTable, load_rules
+from gateway.tokens import CachedVerifier
 
 log = logging.getLogger("eaps.gateway")
 
@@ -80,7 +81,8 @@ class EdgeState:
         self.settings = settings
         self.rules = table.for_edge(edge)
         self.audience = AUDIENCES[edge]
-        self.verifier = verifier
+        self.verifier = CachedVerifier(verifier, self.audience, max_entries=settings.token_cache_size,
+                                       max_age=settings.token_cache_seconds)
         self.services = self.rules.services()
         self.upstreams = {s: settings.upstream_url(s) for s in self.services}
         self.client: httpx.AsyncClient | None = None
@@ -210,7 +212,7 @@ async def _handle(state: EdgeState, request: Request) -> Response:
     token = bearer_token(request)
     if isinstance(match, Match) and token:
         try:
-            principal = await state.verifier.verify(token, audience=state.audience)
+            principal = await state.verifier.verify(token)
         except ProblemError as exc:
             auth_error = exc
     if state.limiter is not None:

@@ -32,6 +32,9 @@ class GatewaySettings(BaseSettings):
     jwks_url: str = "http://127.0.0.1:8101/.well-known/jwks.json"
     token_issuer: str = "https://identity.eaps.local"
     jwks_refresh_seconds: float = 30.0
+    # Verified tokens kept in memory (0 turns it off) and for at most this long (and never past exp).
+    token_cache_size: int = 10_000
+    token_cache_seconds: float = 60.0
 
     # Rate limits: requests per client (token subject, else IP) per window, per bucket.
     redis_url: str = "redis://127.0.0.1:6379/0"
