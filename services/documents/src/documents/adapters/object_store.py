@@ -16,7 +16,7 @@ import threading
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, BinaryIO, cast
 
 import urllib3
 from minio import Minio
@@ -110,7 +110,7 @@ class Upload:
 
         def run() -> None:
             try:
-                store.client.put_object(bucket, key, self._pipe, length=-1, content_type=content_type,
+                store.client.put_object(bucket, key, cast(BinaryIO, self._pipe), length=-1, content_type=content_type,
                                         part_size=store.part_size, num_parallel_uploads=store.parallel_uploads)
                 result: BaseException | None = None
             except _Abort:

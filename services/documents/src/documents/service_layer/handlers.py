@@ -84,7 +84,7 @@ class GeneratedFields(DocumentFields):
     _owner_blank = field_validator("owner_operator_id", mode="before")(classmethod(lambda cls, v: _blank_to_none(v)))
 
 
-def _parse_fields(model: type[BaseModel], fields: dict[str, str]) -> Any:
+def _parse_fields(model: type[DocumentFields], fields: dict[str, str]) -> Any:
     from eaps_kit.problems import french_validation_errors
 
     try:

@@ -73,7 +73,7 @@ async def get_pinned(pinned_id: uuid.UUID, reader: Owner | None = Depends(pinned
     if row is None:
         with problems(deps.settings.retry_after_seconds):
             raise NotFound("Cette copie de document n'existe pas.")
-    return PinnedRead.of(row)  # type: ignore[arg-type]
+    return PinnedRead.of(row)
 
 
 @router.get("/pinned/{pinned_id}/content", summary="Télécharger une copie figée (somme de contrôle vérifiée)",
@@ -119,7 +119,7 @@ async def get_document(document_id: uuid.UUID, owner: Owner = Depends(owner_of),
     if row is None:
         with problems(deps.settings.retry_after_seconds):
             raise NotFound(NOT_FOUND)
-    return DocumentRead.of(row)  # type: ignore[arg-type]
+    return DocumentRead.of(row)
 
 
 @router.patch("/{document_id}", response_model=DocumentRead, summary="Modifier le titre, le type ou les dates")
