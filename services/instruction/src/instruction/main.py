@@ -30,6 +30,11 @@ def create_app(settings: Settings | None = None, *, token_verifier: TokenVerifie
             runtime.spawn(jobs.run_forever(runtime.session_factory, ctx, settings.jobs_interval_seconds),
                           name="instruction-jobs")
 
+    async def close_clients(runtime: Runtime) -> None:
+        close = getattr(ctx.documents, "close", None)
+        if close is not None:
+            await close()
+
     def subs(runtime: Runtime):  # type: ignore[no-untyped-def]
         # Consumers start before the startup hooks: make the context available to them first.
         runtime.extras["ctx"] = ctx
@@ -43,6 +48,7 @@ def create_app(settings: Settings | None = None, *, token_verifier: TokenVerifie
         routers=routers,
         subscriptions=subs,
         on_startup=[install_context],
+        on_shutdown=[close_clients],
         token_verifier=token_verifier,
     )
 

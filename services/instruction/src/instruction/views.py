@@ -23,7 +23,7 @@ from instruction.adapters.orm import (
     notes,
     proposals,
 )
-from instruction.domain.errors import NotFound
+from instruction.domain.errors import Invalid, NotFound
 from instruction.domain.model import AUTHORISATION_STATUS_LABELS, CASE_STATUS_LABELS, AuthorisationStatus, CaseStatus
 from instruction.service_layer.cases import clock_of
 
@@ -61,7 +61,11 @@ async def list_cases(session: AsyncSession, today: date, *, me: uuid.UUID,
     elif assigned == "none":
         conds.append(cases.c.assigned_to.is_(None))
     elif assigned:
-        conds.append(cases.c.assigned_to == uuid.UUID(assigned))
+        try:
+            conds.append(cases.c.assigned_to == uuid.UUID(assigned))
+        except ValueError:
+            raise Invalid("Le filtre « assigned » attend me, none ou l'identifiant d'un agent.",
+                          errors=[{"field": "assigned", "message": "Un identifiant (UUID) est attendu."}]) from None
     if registration_number:
         conds.append(cases.c.registration_number.ilike(f"%{registration_number}%"))
     where = sa.and_(sa.true(), *conds)

@@ -103,3 +103,5 @@ async def test_bad_input_answers_problem_json_in_french(client: Any, keys: Any) 
     assert r.status_code == 422
     r = await client.get(f"{API}/cases", params={"assigned": "quelqu'un"}, headers=headers)
     assert r.status_code == 422
+    r = await client.get(f"{API}/cases", params={"assigned": "-" * 36}, headers=headers)
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "assigned"

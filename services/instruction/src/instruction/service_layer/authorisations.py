@@ -3,6 +3,7 @@ quantities imputed at the border, and the PDF stored through the documents servi
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 import uuid
@@ -330,18 +331,22 @@ async def pdf_payload(session: AsyncSession, ctx: Context, row: Any) -> dict[str
 
 
 async def store_pending_pdfs(session_factory: async_sessionmaker[AsyncSession], ctx: Context,
-                             limit: int = 20) -> int:
-    """Generate and store the PDF of authorisations that have none yet; failures are retried by the job."""
+                             limit: int = 20, only: uuid.UUID | None = None) -> int:
+    """Generate and store the PDF of authorisations that have none yet (or of ``only``, right
+    after its signature); failures are retried by the scheduled job."""
     from instruction.adapters.pdf import render_authorisation_pdf
 
     stored = 0
+    query = sa.select(authorisations).where(authorisations.c.pdf_document_id.is_(None))
+    if only is not None:
+        query = query.where(authorisations.c.id == only)
     async with session_factory() as session, session.begin():
         rows = (await session.execute(
-            sa.select(authorisations).where(authorisations.c.pdf_document_id.is_(None))
-            .order_by(authorisations.c.issued_at).limit(limit).with_for_update(skip_locked=True))).all()
+            query.order_by(authorisations.c.issued_at).limit(limit).with_for_update(skip_locked=True))).all()
         for row in rows:
             try:
-                content = render_authorisation_pdf(await pdf_payload(session, ctx, row))
+                # Rendering is CPU work: keep it off the event loop.
+                content = await asyncio.to_thread(render_authorisation_pdf, await pdf_payload(session, ctx, row))
                 doc_id = await ctx.documents.store_generated(
                     content=content, filename=f"{row.number}.pdf", owner_account_id=row.holder_account_id,
                     owner_operator_id=row.holder_operator_id, title=f"Autorisation {row.number}",

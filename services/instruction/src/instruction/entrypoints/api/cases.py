@@ -163,7 +163,9 @@ async def sign_decision(case_id: uuid.UUID, proposal_id: uuid.UUID, request: Req
         result = await decisions.sign(session, ctx, actor, case_id, proposal_id)
     if result["authorisation"] is not None:
         runtime = request.app.state.runtime
-        runtime.spawn(store_pending_pdfs(runtime.session_factory, ctx), name="authorisation-pdf")
+        runtime.spawn(store_pending_pdfs(runtime.session_factory, ctx,
+                                         only=uuid.UUID(str(result["authorisation"]["authorisation_id"]))),
+                      name="authorisation-pdf")
     return result
 
 
