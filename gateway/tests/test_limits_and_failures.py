@@ -46,6 +46,13 @@ async def test_sign_in_routes_have_a_stricter_limit(make_edge, stubs: dict) -> N
         assert (await client.get("/api/v1/classification/items/1")).status_code == 200
 
 
+async def test_sign_in_limit_counts_per_address_whatever_the_token(make_edge, keys: TestKeys) -> None:
+    async with make_edge("public", rate_limit_sign_in=2) as url, httpx.AsyncClient(base_url=url) as client:
+        statuses = [(await client.post("/api/v1/identity/sessions", json={}, headers=bearer(keys.applicant())))
+                    .status_code for _ in range(3)]
+    assert statuses == [200, 200, 429]
+
+
 async def test_officer_sign_in_is_limited_on_the_internal_edge(make_edge) -> None:
     async with make_edge("internal", rate_limit_sign_in=1) as url, httpx.AsyncClient(base_url=url) as client:
         assert (await client.post("/api/v1/identity/officers/sessions", json={})).status_code == 200

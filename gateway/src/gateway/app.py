@@ -217,7 +217,9 @@ async def _handle(state: EdgeState, request: Request) -> Response:
             auth_error = exc
     if state.limiter is not None:
         bucket = match.rule.limit if isinstance(match, Match) else "default"
-        client_key = f"sub:{principal.sub}" if principal else f"ip:{state.client_ip(request)}"
+        # Credential-guessing routes count per address whatever token comes along (accounts are cheap).
+        by_subject = principal is not None and bucket != "sign_in"
+        client_key = f"sub:{principal.sub}" if by_subject and principal else f"ip:{state.client_ip(request)}"
         verdict = await state.limiter.hit(state.edge, bucket, client_key)
         if verdict is not None and not verdict.allowed:
             raise ProblemError(

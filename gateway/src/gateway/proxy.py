@@ -23,6 +23,7 @@ HOP_BY_HOP = frozenset({
 REQUEST_DROP = HOP_BY_HOP | {
     "host", "x-internal-token", "x-request-id", "x-forwarded-for", "x-forwarded-host",
     "x-forwarded-proto", "forwarded", "traceparent", "tracestate",
+    "expect",  # the edge's server already answered any 100-continue; httpx sends the body at once
 }
 # The edge's own uvicorn writes these on the way out.
 RESPONSE_DROP = HOP_BY_HOP | {"date", "server"}
