@@ -55,6 +55,7 @@ def stack_env() -> dict[str, str]:
         env[f"{up}_LOG_JSON"] = "false"
     env.update({
         "GATEWAY_INTERNAL_TOKEN": internal,
+        # s3rver's fixed credentials; MinIO's come from the deployment's secrets.
         "DOCUMENTS_S3_ENDPOINT": "127.0.0.1:9000",
         "DOCUMENTS_S3_ACCESS_KEY": "S3RVER",
         "DOCUMENTS_S3_SECRET_KEY": "S3RVER",
@@ -63,6 +64,9 @@ def stack_env() -> dict[str, str]:
         "NOTIFICATIONS_SMTP_HOST": "127.0.0.1",
         "NOTIFICATIONS_SMTP_PORT": "1025",
         "NOTIFICATIONS_SMS_URL": "http://127.0.0.1:1026",
+        "NOTIFICATIONS_PUBLIC_PORTAL_URL": "http://localhost:8000",
+        "NOTIFICATIONS_OFFICER_PORTAL_URL": "http://localhost:8001/agent",
+        "IDENTITY_PORTAL_BASE_URL": "http://localhost:8000",
         "DOSSIER_CLASSIFICATION_URL": "http://127.0.0.1:8102",
         "DOSSIER_DOCUMENTS_URL": "http://127.0.0.1:8104",
         "INSTRUCTION_DOCUMENTS_URL": "http://127.0.0.1:8104",
@@ -75,9 +79,9 @@ def processes() -> list[Proc]:
         Proc("s3", ["node", str(NODE_BIN / "s3rver" / "bin" / "s3rver.js"), "-d", str(VAR / "s3"), "-p", "9000",
                     "-a", "127.0.0.1", "--silent"], "tcp:9000"),
         Proc("clamd", ["bash", str(ROOT / "deploy" / "local" / "clamd" / "start-clamd.sh"), "3310",
-                       str(VAR / "clamav")], "tcp:3310"),
+                       str(VAR / "clamd")], "tcp:3310"),
         Proc("sinks", [PY, str(ROOT / "deploy" / "local" / "sinks.py"), "--smtp-port", "1025", "--sms-port", "1026",
-                       "--dir", str(VAR)], "tcp:1025"),
+                       "--mail-dir", str(VAR / "mail"), "--sms-dir", str(VAR / "sms")], "tcp:1025"),
     ]
     procs += [Proc(name, [PY, "-m", name], f"http://127.0.0.1:{port}/health/ready", stage=1)
               for name, port in SERVICES.items()]
@@ -158,7 +162,7 @@ async def seed() -> None:
 
 
 async def main_async(args: argparse.Namespace) -> int:
-    for sub in ("s3", "clamav", "mail", "sms", "log"):
+    for sub in ("s3", "clamd", "mail", "sms", "log"):
         (VAR / sub).mkdir(parents=True, exist_ok=True)
     procs = processes()
     sup = Supervisor(procs, VAR / "log")
