@@ -175,6 +175,14 @@ def build_stub(stub: Stub) -> FastAPI:
 
         return StreamingResponse(body(), media_type="application/octet-stream")
 
+    @app.get(prefix + "/_test/broken", include_in_schema=False)
+    async def broken() -> StreamingResponse:
+        async def body() -> AsyncIterator[bytes]:
+            yield b"x" * 65536
+            raise RuntimeError("the service fails half-way through its answer")
+
+        return StreamingResponse(body(), media_type="application/octet-stream")
+
     for method, path, op_id, model in DOCUMENTED[stub.name]:
         model = _dossier_item_model() if model == "dossier-item" else model
         responses = {200: {"model": model}} if model else None

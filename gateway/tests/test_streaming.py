@@ -9,6 +9,7 @@ import uuid
 from collections.abc import AsyncIterator
 
 import httpx
+import pytest
 from eaps_kit.testing import TestKeys, bearer
 
 CHUNK = bytes(range(256)) * 256  # 64 KiB
@@ -65,6 +66,18 @@ async def test_download_is_streamed_to_the_client(public_url: str, stubs: dict, 
             async for chunk in chunks:
                 received += len(chunk)
     assert received == size
+
+
+async def test_a_body_cut_by_the_service_is_cut_for_the_client_too(public_url: str, keys: TestKeys) -> None:
+    # The status line has gone out already: the client must see a broken body, not a short complete one.
+    async with httpx.AsyncClient(base_url=public_url, timeout=60) as client:
+        with pytest.raises(httpx.RemoteProtocolError):
+            async with client.stream("GET", "/api/v1/dossiers/_test/broken", headers=bearer(keys.applicant())) as r:
+                assert r.status_code == 200
+                async for _ in r.aiter_raw():
+                    pass
+        # The edge keeps serving.
+        assert (await client.get("/api/v1/classification/items/1")).status_code == 200
 
 
 async def test_head_request_gets_headers_without_body(public_url: str, keys: TestKeys) -> None:
