@@ -8,6 +8,7 @@ import json
 import time
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import sqlalchemy as sa
 from eaps_kit.auth import TokenVerifier
 from eaps_kit.testing import TestKeys, bearer, serve_app
@@ -27,8 +28,8 @@ async def test_jwks_publishes_public_keys_only(client):
     jwks = (await client.get("/.well-known/jwks.json")).json()
     assert jwks["keys"]
     for key in jwks["keys"]:
-        assert key["kid"] and key["alg"] == "Ed25519" and key["use"] == "sig"
-        assert "d" not in key  # no private part
+        assert key["kid"] and key["alg"] in ("RS256", "Ed25519") and key["use"] == "sig"
+        assert "d" not in key and "p" not in key  # no private part
 
 
 async def test_a_service_verifies_tokens_through_the_jwks_url(settings, users):
@@ -137,19 +138,39 @@ async def test_signing_key_rotation_keeps_old_tokens_valid_until_they_expire(cli
 
 async def _token_signed_with_retired_key(ident, app, kid):
     import orjson
+    from identity.adapters.keys import _import
     from joserfc import jwt
-    from joserfc.jwk import OKPKey
 
     async with ident.session_factory() as session:
         row = (await session.execute(sa.select(signing_keys).where(signing_keys.c.kid == kid))).mappings().one()
-    key = OKPKey.import_key(orjson.loads(ident.keys.decrypt(row["private_jwk"])))
+    key = _import(orjson.loads(ident.keys.decrypt(row["private_jwk"])))
     now = int(time.time())
     claims = {"iss": ident.settings.token_issuer, "sub": app.account_id, "aud": "eaps-public", "iat": now,
               "exp": now + 600, "roles": ["applicant"]}
-    return jwt.encode({"alg": "Ed25519", "kid": kid}, claims, key, algorithms=["Ed25519"])
+    return jwt.encode({"alg": row["alg"], "kid": kid}, claims, key, algorithms=[row["alg"]])
 
 
 async def test_missing_or_garbage_bearer_is_refused(client, problem):
     body = problem(await client.get(ME), 401)
     assert "connecté" in body["detail"]
     problem(await client.get(ME, headers=bearer("pas.un.jeton")), 401)
+
+
+async def test_switching_the_signing_algorithm_takes_effect_at_rotation(settings, users, problem):
+    """Both accepted algorithms (RS256, Ed25519) verify with the kit; tokens of the old one stay valid."""
+    app = await users.applicant()
+    before = json.loads(base64.urlsafe_b64decode(app.access_token.split(".")[0] + "=="))["alg"]
+    other_alg = "Ed25519" if before == "RS256" else "RS256"
+    switched = create_app(settings.model_copy(update={"signing_alg": other_alg, "run_workers": False}))
+    async with serve_app(switched) as base_url:
+        ident2 = switched.state.runtime.extras["identity"]
+        await ident2.keys.rotate()
+        verifier = TokenVerifier(issuer=settings.token_issuer, audiences=["eaps-public"],
+                                 jwks_url=f"{base_url}/.well-known/jwks.json")
+        async with httpx.AsyncClient(base_url=base_url) as c:
+            resp = await c.post("/api/v1/identity/sessions", json={"email": app.email, "password": app.password},
+                                headers={"X-Forwarded-For": users.new_ip()})
+        new_token = resp.json()["access_token"]
+        assert json.loads(base64.urlsafe_b64decode(new_token.split(".")[0] + "=="))["alg"] == other_alg
+        assert (await verifier.verify(new_token)).sub == app.account_id
+        assert (await verifier.verify(app.access_token)).sub == app.account_id

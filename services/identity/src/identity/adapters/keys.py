@@ -43,6 +43,7 @@ class KeyStore:
         self.max_token_ttl = max_token_ttl
         self._loaded_at = -1e9
         self._active: OKPKey | RSAKey | None = None
+        self._active_alg = alg
         self._public = KeySet([])
 
     def encrypt(self, value: str) -> str:
@@ -93,6 +94,8 @@ class KeyStore:
         if active is not None:
             data = json.loads(self.decrypt(active["private_jwk"]))
             self._active = _import(data)
+            # Each key signs with its own algorithm: changing the setting takes effect at the next rotation.
+            self._active_alg = active["alg"]
         self._public = KeySet.import_key_set({"keys": [dict(r["public_jwk"]) for r in rows]})
         self._loaded_at = time.monotonic()
 
@@ -111,8 +114,8 @@ class KeyStore:
         await self._fresh()
         if self._active is None:
             raise RuntimeError("no active signing key")
-        header = {"alg": self.alg, "kid": self._active.kid, "typ": "JWT"}
-        return jwt.encode(header, claims, self._active, algorithms=[self.alg])
+        header = {"alg": self._active_alg, "kid": self._active.kid, "typ": "JWT"}
+        return jwt.encode(header, claims, self._active, algorithms=[self._active_alg])
 
 
 def _import(data: dict[str, Any]) -> OKPKey | RSAKey:
