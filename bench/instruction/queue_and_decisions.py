@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import aio_pika
+import sqlalchemy as sa
 from eaps_contracts.base import exchange_of
 from eaps_contracts.envelope import Envelope
 from eaps_contracts.events.common import MaterialLine
@@ -27,6 +28,7 @@ from eaps_contracts.events.dossier_v1 import ApplicantSnapshot, DossierSnapshot,
 from eaps_kit.db import drop_database
 from eaps_kit.messaging import Broker
 from eaps_kit.testing import TestKeys, app_client, bearer, test_database_url, unique_suffix
+from instruction.adapters.orm import cases
 from instruction.config import Settings
 from instruction.main import create_app
 
@@ -115,13 +117,23 @@ async def main() -> None:
             await publisher.connect()
 
             # 1. Transmission -> visible in the queue (GET /cases), one at a time.
-            latencies, case_ids = [], []
+            latencies, committed, case_ids = [], [], []
+            sessions = app.state.runtime.session_factory
             for i in range(args.cases):
                 snap = snapshot(i)
                 env = Envelope.wrap(DossierSubmittedV1(dossier=snap))
                 t0 = time.perf_counter()
                 await publisher.publish(exchange_of("dossier"), DossierSubmittedV1.routing_key(),
                                         env.model_dump_json().encode(), message_id=str(env.event_id))
+                # First the commit of the consumer's transaction (a cheap SQL poll), then the officers' API.
+                while True:
+                    async with sessions() as session:
+                        found = (await session.execute(sa.select(cases.c.id).where(
+                            cases.c.registration_number == snap.registration_number))).first()
+                    if found is not None:
+                        committed.append(time.perf_counter() - t0)
+                        break
+                    await asyncio.sleep(0.001)
                 while True:
                     r = await client.get("/api/v1/instruction/cases", headers=officer,
                                          params={"registration_number": snap.registration_number})
@@ -132,6 +144,7 @@ async def main() -> None:
                         break
                     await asyncio.sleep(0.005)
             results["queue"] = latencies
+            results["committed"] = committed
 
             # 2. Decisions: cases made ready first (taken, admissible), then proposal + signature timed.
             ready = case_ids[: args.decisions]
@@ -184,7 +197,8 @@ async def main() -> None:
           f"{os.cpu_count()} CPU")
     print(f"raw broker round trip, classic queue (publish with confirm -> consumer): {ms(results['broker'])}")
     print(f"raw broker round trip, quorum queue (as the services use):               {ms(results['broker_quorum'])}")
-    print(f"transmission -> case in the officers' queue:           {ms(results['queue'])}")
+    print(f"transmission -> case committed by the consumer:        {ms(results['committed'])}")
+    print(f"transmission -> case in the officers' queue (API):     {ms(results['queue'])}")
     print(f"decisions (proposal + signature, concurrency {args.concurrency}): {n} in {elapsed:.2f} s = "
           f"{n / elapsed:.1f} decisions/s; per decision {ms(per)}")
     print(f"PDF rendering (20 lines): {ms(results['pdf'])}; mean {statistics.mean(results['pdf']) * 1000:.1f} ms")
