@@ -117,19 +117,18 @@ def determine(ref: Reference, req: DeterminationRequest, *, today: date) -> Dete
     rs = ref.ruleset
     _check_vocabulary(ref, req)
     _check_flow_and_countries(ref, req)
-    entries = [ref.resolve_item(i.classification_code) for i in req.items]
-    assert all(entries)  # _check_vocabulary refused unknown codes
-    _check_suspensions(ref, req, entries, today)  # type: ignore[arg-type]
+    # _check_vocabulary refused unknown codes: every requested item resolves.
+    entries = [e for e in (ref.resolve_item(i.classification_code) for i in req.items) if e is not None]
+    _check_suspensions(ref, req, entries, today)
 
     assumptions: list[dict[str, str]] = []
     decisions: list[ItemDecision] = []
     undetermined: list[dict[str, Any]] = []
     for line, (requested, entry) in enumerate(zip(req.items, entries, strict=True), start=1):
-        assert entry is not None
         tags = ref.goods[requested.goods_code].tags if requested.goods_code else None
         rule = _match(rs.matrix, req.flow, entry, tags)
         if rule is None:
-            candidates = [g for g in ref.goods_by_item.get(entry.item.code, [])]
+            candidates = ref.goods_by_item.get(entry.item.code, [])
             undetermined.append({
                 "line": line, "classification_code": entry.item.code,
                 "message": f"Précisez la marchandise de la ligne {line} ({entry.item.code}) : "
@@ -148,7 +147,7 @@ def determine(ref: Reference, req: DeterminationRequest, *, today: date) -> Dete
             undetermined_items=undetermined)
 
     variant_notes = _apply_variants(ref, req, decisions, assumptions)
-    applied = _apply_exemptions(ref, req, entries, decisions, assumptions)  # type: ignore[arg-type]
+    applied = _apply_exemptions(ref, req, entries, decisions, assumptions)
 
     groups: dict[tuple[str | None, bool, str | None], list[ItemDecision]] = {}
     for d in decisions:
@@ -162,7 +161,7 @@ def determine(ref: Reference, req: DeterminationRequest, *, today: date) -> Dete
 
     authorisation, outside, procedure = next(iter(groups))
     auth_type = next((a for a in rs.authorisation_types if a.code == authorisation), None)
-    required, optional = _documents(ref, req, entries, authorisation, applied, assumptions)  # type: ignore[arg-type]
+    required, optional = _documents(ref, req, entries, authorisation, applied, assumptions)
     explanation = _explain(ref, req, decisions, variant_notes, applied, authorisation)
     return Determination(
         authorisation=authorisation,
