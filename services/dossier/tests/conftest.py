@@ -11,14 +11,13 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from dossier.config import Settings  # noqa: E402
+from dossier.main import create_app  # noqa: E402
 from dossier_testkit import Env, FakeClassification, FakeDocuments  # noqa: E402
 from eaps_contracts.events import dossier_v1  # noqa: E402
 from eaps_kit.db import drop_database  # noqa: E402
 from eaps_kit.messaging import ConsumerRunner, MessageContext, Subscription  # noqa: E402
 from eaps_kit.testing import TestKeys, app_client, test_database_url, unique_suffix  # noqa: E402
-
-from dossier.config import Settings  # noqa: E402
-from dossier.main import create_app  # noqa: E402
 
 
 @pytest.fixture(scope="session")

@@ -6,18 +6,14 @@ from __future__ import annotations
 import base64
 import json
 import uuid
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-
+from dossier.domain.errors import Conflict, Invalid, NotFound, Unavailable
 from eaps_contracts.base import Event
 from eaps_contracts.envelope import Envelope
-from eaps_contracts.events import dossier_v1
 from eaps_kit.testing import TestKeys, bearer, eventually
-
-from dossier.domain.errors import Conflict, Invalid, NotFound, Unavailable
 
 # --- fakes of the two services the dossier service calls (the real ones run in integration/) ---
 

@@ -4,7 +4,6 @@ Revision ID: 0002
 Revises: 0001
 """
 from alembic import op
-
 from dossier.adapters.orm import metadata
 
 revision = "0002"

@@ -1,1 +1,1 @@
-"""e-APS dossier service: Demandes d'autorisation du brouillon à la transmission, corbeilles, dialogue, autorisations, recherche."""
+"""e-APS dossier service: requests from draft to transmission, baskets, dialogue, authorisations, search."""

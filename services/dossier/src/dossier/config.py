@@ -1,8 +1,7 @@
 from pathlib import Path
 
-from pydantic_settings import SettingsConfigDict
-
 from eaps_kit.settings import ServiceSettings
+from pydantic_settings import SettingsConfigDict
 
 SERVICE_DIR = Path(__file__).resolve().parents[2]
 

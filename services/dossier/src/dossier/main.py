@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
-
 from eaps_kit.auth import TokenVerifier
 from eaps_kit.problems import problem_response
 from eaps_kit.service import Runtime, create_service_app
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 
 from dossier.adapters.classification import ClassificationPort, HttpClassification
 from dossier.adapters.documents import DocumentsPort, HttpDocuments
@@ -45,7 +44,8 @@ def create_app(settings: Settings | None = None, *, token_verifier: TokenVerifie
     app = create_service_app(
         settings=settings,
         title="e-APS — dossier",
-        description="Demandes d'autorisation du brouillon à la transmission, corbeilles, dialogue, autorisations, recherche.",
+        description="Demandes d'autorisation du brouillon à la transmission, corbeilles, dialogue, autorisations, "
+                    "recherche.",
         migrations_dir=settings.migrations_dir,
         routers=routers,
         subscriptions=subscriptions,

@@ -5,10 +5,8 @@ from __future__ import annotations
 import asyncio
 
 import sqlalchemy as sa
-
-from dossier_testkit import complete_dossier, h, new_draft
-
 from dossier.adapters.orm import dossiers
+from dossier_testkit import complete_dossier, h, new_draft
 
 
 async def test_writing_requires_if_match(env, keys):

@@ -10,12 +10,11 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
-from openpyxl import load_workbook
-
 from dossier_testkit import INFORMATIONS, LINE, complete_dossier, h, new_draft, transmit
 from eaps_contracts.events import instruction_v1 as ins
 from eaps_contracts.events.common import AuthorisationLine
 from eaps_kit.testing import eventually
+from openpyxl import load_workbook
 
 DOSSIER_HEADERS = ["Numéro d'enregistrement", "Statut", "Corbeille", "Type d'autorisation", "Flux",
                    "Pays de provenance", "Pays de destination", "Demandeur", "Date de création",

@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 
 import pytest
-
 from dossier_testkit import LINE, complete_dossier, h, transmit
 
 DOSSIER_ROUTES = [

@@ -4,7 +4,6 @@ is played by publishing its contract events on the same bus."""
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 import shutil
@@ -17,16 +16,24 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from moto.server import ThreadedMotoServer
-from openpyxl import load_workbook
-from reportlab.pdfgen import canvas
-
 from eaps_contracts.envelope import Envelope
 from eaps_contracts.events import instruction_v1 as ins
 from eaps_contracts.events.common import AuthorisationLine
 from eaps_kit.db import drop_database
 from eaps_kit.messaging import Broker
-from eaps_kit.testing import TestKeys, app_client, bearer, eventually, free_port, serve_app, test_database_url, unique_suffix
+from eaps_kit.testing import (
+    TestKeys,
+    app_client,
+    bearer,
+    eventually,
+    free_port,
+    serve_app,
+    test_database_url,
+    unique_suffix,
+)
+from moto.server import ThreadedMotoServer
+from openpyxl import load_workbook
+from reportlab.pdfgen import canvas
 
 if "gateway" in sys.modules and getattr(sys.modules["gateway"], "__file__", None) is None:
     del sys.modules["gateway"]
@@ -35,11 +42,10 @@ from classification.config import Settings as ClassificationSettings  # noqa: E4
 from classification.main import create_app as classification_app  # noqa: E402
 from documents.config import Settings as DocumentsSettings  # noqa: E402
 from documents.main import create_app as documents_app  # noqa: E402
-from gateway.app import create_edge_app  # noqa: E402
-from gateway.config import GatewaySettings  # noqa: E402
-
 from dossier.config import Settings  # noqa: E402
 from dossier.main import create_app as dossier_app  # noqa: E402
+from gateway.app import create_edge_app  # noqa: E402
+from gateway.config import GatewaySettings  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[4]
 INTERNAL = "journey-internal-token"
@@ -71,8 +77,9 @@ async def stack() -> AsyncIterator[Stack]:
     s3 = ThreadedMotoServer(ip_address="127.0.0.1", port=free_port(), verbose=False)
     s3.start()
     clamd_port, clamd_state = free_port(), ROOT / "var" / f"test-clamd-{unique_suffix()}"
-    clamd = subprocess.Popen([str(ROOT / "deploy/local/clamd/start-clamd.sh"), str(clamd_port), str(clamd_state)],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    start_clamd = [str(ROOT / "deploy/local/clamd/start-clamd.sh"), str(clamd_port), str(clamd_state)]
+    clamd = subprocess.Popen(start_clamd, stdout=subprocess.DEVNULL,  # noqa: ASYNC220 - returns at once
+                             stderr=subprocess.DEVNULL)
     urls = {name: test_database_url(name) for name in ("classification", "documents", "dossier")}
     suffix = unique_suffix()
     cls = classification_app(ClassificationSettings(database_url=urls["classification"], bus_prefix=prefix,
@@ -157,7 +164,8 @@ async def test_the_whole_journey(stack: Stack):
     r = await client.put(f"/api/v1/dossiers/{d['id']}/informations", json={
         "profile": "armurier", "flow": "EXP", "origin_country": "FR", "destination_country": "US",
         "profile_details": {"company_name": "Armurerie du Centre", "siret": "12345678901234",
-                            "agrement_number": "AGR-2024-77", "eori": "FR12345678901"}}, headers=hh(token, d["version"]))
+                            "agrement_number": "AGR-2024-77", "eori": "FR12345678901"}},
+        headers=hh(token, d["version"]))
     assert r.status_code == 200, r.text
     d = r.json()
     line = {"classification_code": "C-1-c", "designation": "Carabine de chasse", "brand": "Verney-Carron",

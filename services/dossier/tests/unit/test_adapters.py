@@ -6,7 +6,6 @@ import uuid
 
 import httpx
 import pytest
-
 from dossier.adapters.classification import HttpClassification
 from dossier.adapters.documents import HttpDocuments
 from dossier.domain.errors import Conflict, Invalid, NotFound, Unavailable

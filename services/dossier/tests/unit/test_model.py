@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-
 from dossier.domain import model
 from dossier.domain.errors import Conflict, Invalid
 from dossier.domain.model import Dossier, Justificatif, JustificatifState, Line, Status

@@ -6,7 +6,6 @@ import uuid
 from typing import Any, Protocol
 
 import httpx
-
 from eaps_kit.internal import INTERNAL_HEADER
 
 from dossier.domain.errors import Conflict, NotFound, Unavailable

@@ -1,9 +1,8 @@
 """Tables of the dossier service (its database is its own: no other service reads it)."""
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR, UUID
-
 from eaps_kit.messaging import inbox_table, outbox_table
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR, UUID
 
 metadata = sa.MetaData()
 outbox = outbox_table(metadata)

@@ -194,7 +194,8 @@ def profile_errors(general: dict[str, Any], ref: Reference) -> list[FieldError]:
     profile = general.get("profile")
     if profile is not None:
         if kind is None:
-            errors.append(FieldError("applicant_kind", "Indiquez d'abord si vous êtes un professionnel ou un particulier."))
+            errors.append(FieldError("applicant_kind",
+                                     "Indiquez d'abord si vous êtes un professionnel ou un particulier."))
         elif profile not in ref.kinds[kind]["profiles"]:
             choices = ", ".join(ref.kinds[kind]["profiles"])
             errors.append(FieldError("profile", f"Ce profil n'existe pas pour un {ref.kind_label(kind).lower()} ; "
@@ -231,7 +232,8 @@ def step1_errors(d: Dossier, ref: Reference) -> list[FieldError]:
                 errors.append(FieldError(f"profile_details.{name}",
                                          f"Le champ « {ref.profile_fields[name].label} » est obligatoire."))
     if not g.get("flow"):
-        errors.append(FieldError("flow", "Indiquez la nature du flux (importation, exportation, introduction, expédition)."))
+        errors.append(FieldError("flow", "Indiquez la nature du flux (importation, exportation, introduction, "
+                                         "expédition)."))
     if not g.get("origin_country"):
         errors.append(FieldError("origin_country", "Indiquez le pays de provenance."))
     if not g.get("destination_country"):
@@ -330,7 +332,8 @@ def step_states(d: Dossier, ref: Reference) -> list[dict[str, Any]]:
 def determination_request(d: Dossier, lines: list[Line], general: dict[str, Any] | None = None,
                           motive: str | None = None) -> dict[str, Any]:
     g = general if general is not None else d.general
-    missing = [k for k in ("applicant_kind", "profile", "flow", "origin_country", "destination_country") if not g.get(k)]
+    keys = ("applicant_kind", "profile", "flow", "origin_country", "destination_country")
+    missing = [k for k in keys if not g.get(k)]
     if missing:
         raise Conflict("Renseignez d'abord le type de demandeur, votre profil, le flux et les pays avant d'ajouter "
                        "du matériel.", errors=[FieldError(k, "Ce champ est obligatoire.").as_dict() for k in missing])

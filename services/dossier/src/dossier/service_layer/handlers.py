@@ -9,8 +9,6 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
 from eaps_contracts.events.dossier_v1 import (
     DossierMessagePostedV1,
     DossierResubmittedV1,
@@ -19,11 +17,12 @@ from eaps_contracts.events.dossier_v1 import (
 )
 from eaps_kit.db import transaction
 from eaps_kit.messaging import add_event
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from dossier.adapters import store
 from dossier.adapters.classification import ClassificationPort
 from dossier.adapters.documents import DocumentsPort
 from dossier.adapters.repository import DossierRepository, Scope
-from dossier.adapters import store
 from dossier.domain import model
 from dossier.domain.errors import Conflict, Invalid, NotFound, PreconditionFailed, PreconditionRequired
 from dossier.domain.model import Dossier, FieldError, Justificatif, JustificatifState, Line, Status

@@ -10,11 +10,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from eaps_contracts.events import documents_v1 as doc_ev
 from eaps_contracts.events import instruction_v1 as ins
 from eaps_kit.messaging import MessageContext, PermanentError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from dossier.adapters import store
 from dossier.adapters.repository import DossierRepository
@@ -31,7 +30,8 @@ class NotYetKnown(Exception):
 
 
 async def _status(session: AsyncSession, dossier_id: Any, target: Status, at: datetime, actor_id: Any,
-                  note: str | None, changed: list[str] | None = None, *, completion: dict[str, Any] | None = None) -> None:
+                  note: str | None, changed: list[str] | None = None, *,
+                  completion: dict[str, Any] | None = None) -> None:
     repo = DossierRepository(session)
     d = await repo.find(dossier_id, for_update=True)
     if d is None:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import Depends, Request
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
 from eaps_kit.auth import Principal, require_applicant
 from eaps_kit.problems import ProblemError
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dossier.adapters.repository import Scope
 from dossier.domain.reference import Reference, reference

@@ -10,6 +10,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from dossier import views
 from dossier.adapters.repository import DossierRepository
 from dossier.domain.model import Dossier
 from dossier.domain.reference import Reference
@@ -23,7 +24,6 @@ from dossier.entrypoints.api.schemas import (
     WithdrawalIn,
 )
 from dossier.service_layer.handlers import Actor, DossierService
-from dossier import views
 
 router = APIRouter(prefix="/api/v1/dossiers", tags=["dossiers"])
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from eaps_kit.internal import require_internal
 from fastapi import APIRouter, Depends
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
-from eaps_kit.internal import require_internal
 
 from dossier.adapters.repository import DossierRepository
 from dossier.domain.errors import NotFound

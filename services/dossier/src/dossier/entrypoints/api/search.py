@@ -8,11 +8,10 @@ from datetime import date
 from typing import Any, Literal
 
 import sqlalchemy as sa
+from eaps_kit.problems import ProblemError
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
-from eaps_kit.problems import ProblemError
 
 from dossier import exports, views
 from dossier.adapters.orm import authorisations
