@@ -1,7 +1,7 @@
 from pathlib import Path
 
 from eaps_kit.settings import ServiceSettings
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from notifications.domain.retry import MESSAGE_DELAYS, WEBHOOK_DELAYS
@@ -45,3 +45,9 @@ class Settings(ServiceSettings):
     webhook_default_overlap_hours: float = 24.0
     # Production requires https webhook URLs; dev and tests use loopback http receivers.
     webhook_require_https: bool = False
+
+    @model_validator(mode="after")
+    def _https_webhooks_in_production(self) -> "Settings":
+        if self.environment == "prod":
+            self.webhook_require_https = True
+        return self

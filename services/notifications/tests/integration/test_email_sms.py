@@ -279,8 +279,14 @@ async def test_the_same_event_delivered_twice_sends_one_email(bus: Any, mail_sin
     await bus.publish(identity_v1.RegistrationAttemptedV1(account_id=account.account_id, email=account.email))
     await _email(mail_sink, account.email, "tentative d'inscription")
     assert len([m for m in mail_sink.to(account.email) if "réinitialisation" in str(m["Subject"])]) == 1
-    stored = await rows(runtime, sa.select(messages).where(messages.c.cause_event_id == first.event_id))
-    assert len(stored) == 1 and stored[0].status == "delivered"
+    stored = await eventually(
+        lambda: rows(
+            runtime,
+            sa.select(messages).where(messages.c.cause_event_id == first.event_id, messages.c.status == "delivered"),
+        )
+    )
+    assert len(stored) == 1
+    assert len(await rows(runtime, sa.select(messages).where(messages.c.cause_event_id == first.event_id))) == 1
 
 
 async def test_smtp_outage_is_retried_with_backoff_then_delivered(
@@ -303,10 +309,14 @@ async def test_smtp_outage_is_retried_with_backoff_then_delivered(
         mail_sink.start()
     clock.advance(timedelta(seconds=settings.message_retry_delays[0] + 1))
     await _email(mail_sink, account.email, "tentative d'inscription")
-    delivered = await rows(
-        runtime, sa.select(outbox.c.body).where(outbox.c.routing_key == NotificationDeliveredV1.routing_key())
-    )
-    assert any(b.body["data"]["cause_event_id"] == str(env.event_id) for b in delivered)
+    # The sink has the email a moment before the outcome commits: wait for the recorded event.
+    async def recorded() -> bool:
+        delivered = await rows(
+            runtime, sa.select(outbox.c.body).where(outbox.c.routing_key == NotificationDeliveredV1.routing_key())
+        )
+        return any(b.body["data"]["cause_event_id"] == str(env.event_id) for b in delivered)
+
+    await eventually(recorded)
 
 
 async def test_an_address_refused_for_good_is_recorded_as_failed(bus: Any, runtime: Any) -> None:

@@ -150,6 +150,7 @@ async def test_receiver_verifies_a_signed_decision_then_gets_it_after_an_outage(
     payload2 = verify(endpoint["secret"], got2[0][0], got2[0][1], now=clock.now().timestamp())
     assert payload2["type"] == "decision.refused" and payload2["data"]["reason"] == "Motif de sécurité publique"
 
+    await eventually(lambda: _status(runtime, endpoint["id"], env2.event_id, "delivered"))  # outcome committed
     log = await client.get(f"{BASE}/deliveries/{first.id}", headers=subscriber.headers)
     assert log.status_code == 200
     detail = log.json()

@@ -54,3 +54,10 @@ def test_webhook_event_types_cover_every_public_change() -> None:
 
 def test_outcomes_are_french() -> None:
     assert labels.outcome_label("granted") == "accordée" and labels.outcome_label("refused") == "refusée"
+
+
+def test_production_requires_https_webhooks() -> None:
+    from notifications.config import Settings
+
+    assert Settings(environment="prod", internal_token="a-real-secret").webhook_require_https is True
+    assert Settings(environment="dev").webhook_require_https is False
