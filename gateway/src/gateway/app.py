@@ -191,6 +191,11 @@ def create_edge_app(edge: Edge, settings: GatewaySettings | None = None, *,
         assert state.openapi is not None
         return HTMLResponse(docs_page(await state.openapi.document()))
 
+    # The web portals, before the catch-all route: the API's own paths above keep priority.
+    from gateway.portal import mount as mount_portals
+
+    mount_portals(app, edge, settings)
+
     @app.api_route("/{path:path}", methods=ALL_METHODS, include_in_schema=False)
     async def edge_route(request: Request) -> Response:
         return await _handle(state, request)
