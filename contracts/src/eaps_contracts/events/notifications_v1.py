@@ -6,12 +6,12 @@ import uuid
 from datetime import date, datetime
 from typing import ClassVar, Literal
 
-from eaps_contracts.base import Event
+from eaps_contracts.base import PUBLIC_EXCHANGE, Event
 from eaps_contracts.events.common import AuthorisationLine, Flow
 
-# The durable topic exchange reserved to other administrations' consumers. It is not
-# ``exchange_of(producer)``: the notifications service publishes there through its outbox.
-PUBLIC_DECISIONS_EXCHANGE = "public.decisions"
+# The durable topic exchange reserved to other administrations' consumers (``exchange_of("public")``);
+# the notifications service publishes there through its outbox.
+PUBLIC_DECISIONS_EXCHANGE = PUBLIC_EXCHANGE
 
 
 class NotificationDeliveredV1(Event):

@@ -11,14 +11,13 @@ from typing import Any
 
 import orjson
 import sqlalchemy as sa
-from eaps_contracts.envelope import Envelope
 from eaps_contracts.events.notifications_v1 import PublicDecisionV1
-from eaps_kit import telemetry
+from eaps_kit.messaging import add_event
 from eaps_kit.messaging.outbox import current_envelope
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from notifications.adapters.orm import in_app, messages, outbox, webhook_deliveries, webhook_endpoints
+from notifications.adapters.orm import in_app, messages, webhook_deliveries, webhook_endpoints
 from notifications.service_layer.rendering import Rendered
 
 
@@ -133,21 +132,8 @@ def webhook_payload(event: PublicDecisionV1, event_type: str) -> dict[str, Any]:
 async def publish_decision(session: AsyncSession, event: PublicDecisionV1, *, cause: uuid.UUID, now: datetime) -> int:
     """Stage the public event (exchange ``public.decisions``) and one webhook delivery per
     enabled endpoint subscribed to ``decision.<change>``; returns the number of deliveries."""
-    envelope_cause = current_envelope.get()
-    envelope = Envelope.wrap(
-        event,
-        correlation_id=envelope_cause.correlation_id if envelope_cause else None,
-        causation_id=envelope_cause.event_id if envelope_cause else cause,
-    )
-    await session.execute(
-        sa.insert(outbox).values(
-            event_id=envelope.event_id,
-            exchange=PublicDecisionV1.exchange,
-            routing_key=envelope.routing_key,
-            body=orjson.loads(envelope.model_dump_json()),
-            headers=telemetry.inject_headers(),
-        )
-    )
+    # exchange_of("public") is the exchange reserved to other administrations (public.decisions).
+    await add_event(session, event, causation_id=None if current_envelope.get() else cause)
     event_type = f"decision.{event.change}"
     endpoints = (
         await session.execute(
