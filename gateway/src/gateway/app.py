@@ -195,6 +195,11 @@ def create_edge_app(edge: Edge, settings: GatewaySettings | None = None, *,
     from gateway.portal import mount as mount_portals
 
     mount_portals(app, edge, settings)
+    if edge == "internal":  # the officer portal at /agent (gateway.agent)
+        from gateway.agent import install_agent_portal
+        from gateway.portal.common.settings import PortalSettings
+
+        install_agent_portal(app, PortalSettings(environment=settings.environment))
 
     @app.api_route("/{path:path}", methods=ALL_METHODS, include_in_schema=False)
     async def edge_route(request: Request) -> Response:
