@@ -65,6 +65,13 @@ def stack() -> Iterator[Stack]:
         if ready_after is None:
             raise RuntimeError("the stack did not become ready")
         # The supervisor seeds the demo accounts after readiness; wait for its banner.
+        banner_bound = time.monotonic() + 120
+        while log is not subprocess.DEVNULL and time.monotonic() < banner_bound:
+            if "e-APS est prêt" in (ROOT / "var" / "system-tests-stack.log").read_text("utf-8", "replace"):
+                break
+            if proc.poll() is not None:
+                raise RuntimeError(f"the stack stopped while seeding (code {proc.returncode}); see var/log/")
+            time.sleep(0.5)
         yield Stack(PUBLIC, INTERNAL, ROOT / "var", True, ready_after)
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
