@@ -104,6 +104,7 @@ async def _oppd(ident: Identity, gunsmith: uuid.UUID, colleague: uuid.UUID, agen
         await habilitations.decide(ident, pae_agent, req["id"], grant=True, reason="Démonstration.")
     async with transaction(ident.session_factory) as session:
         operator_id = await session.scalar(sa.select(operators.c.id).where(operators.c.siret == SIRET))
+        assert operator_id is not None
         present = await session.scalar(sa.select(operator_members.c.account_id)
                                        .where(operator_members.c.account_id == colleague))
         if present is None:

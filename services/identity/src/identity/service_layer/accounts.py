@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from eaps_contracts.events.common import ApplicantKind
 from eaps_contracts.events.identity_v1 import (
     AccountRegisteredV1,
     AccountVerifiedV1,
@@ -49,7 +50,7 @@ def too_many_sends() -> ProblemError:
 
 @dataclass
 class Registration:
-    kind: str
+    kind: ApplicantKind
     profile: str
     email: str
     password: str

@@ -112,8 +112,8 @@ async def officer_sign_in(ident: Identity, email: str, password: str, otp: str, 
                                         .where(accounts.c.id == acc["id"],
                                                sa.or_(accounts.c.totp_last_step.is_(None),
                                                       accounts.c.totp_last_step < step))
-                                        .values(totp_last_step=step))
-            return bool(res.rowcount)
+                                        .values(totp_last_step=step).returning(accounts.c.id))
+            return res.scalar_one_or_none() is not None
 
     acc = await check_password(ident, scope="internal", email=email, password=password, ip=ip, category="staff",
                                extra_ok=totp_ok)
