@@ -28,6 +28,10 @@ from reportlab.pdfgen import canvas
 ROOT = Path(__file__).resolve().parents[2]
 SMS_SINK = "http://127.0.0.1:1026"
 MAIL_DIR = ROOT / "var" / "mail"
+# As in tests/conftest.py (the stack fixture); read here because test modules cannot import a conftest.
+SERVICES = {"identity": 8101, "classification": 8102, "dossier": 8103, "documents": 8104,
+            "instruction": 8105, "notifications": 8106}
+READY_BOUND_SECONDS = 60
 
 # Demo accounts seeded by identity.seed (printed by `make run`).
 HUNTER = ("chasseur@demo-eaps.fr", "Bois-Gibier-2024!")
