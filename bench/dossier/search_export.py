@@ -1,5 +1,5 @@
-"""Dossier service benchmark: advanced search p50/p95 over 1 million generated dossiers and the
 # ruff: noqa: E501 - generated SQL and report lines read better unwrapped
+"""Dossier service benchmark: advanced search p50/p95 over 1 million generated dossiers and the
 export of 100,000 rows (time and peak memory), each next to the same SQL run directly on
 PostgreSQL in the same run.
 
