@@ -96,7 +96,7 @@ async def test_percent_encoding_reaches_the_service_unchanged(public_url: str, k
     ("internal", "/api/v1/documents/1"),          # officers read pinned copies only
     ("public", "/api/v1/identity/pae/habilitation-requests"),
     ("public", "/api/v1/identity/oauth/token"),
-    ("public", "/"),
+    ("public", "/api/v2/dossiers/1"),
 ])
 async def test_paths_that_are_not_exposed_answer_404_and_reach_no_service(
         public_url: str, internal_url: str, stubs: dict, keys: TestKeys, edge: str, target: str) -> None:
