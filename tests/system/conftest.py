@@ -19,7 +19,6 @@ from system_testkit import (  # noqa: E402
     SUPERVISOR,
     Applicant,
     machine_token,
-    register_hunter,
     seeded_totp_secrets,
     send_with_backoff,
     sign_in_applicant,
@@ -86,12 +85,6 @@ async def supervisor(internal, totp_secrets) -> StaffSession:  # type: ignore[no
 @pytest.fixture(scope="session")
 async def machine(internal) -> str:  # type: ignore[no-untyped-def]
     return await machine_token(internal)
-
-
-@pytest.fixture(scope="session")
-async def hunter(public) -> Applicant:  # type: ignore[no-untyped-def]
-    """A private person who registers now (unique email and phone), verified and signed in."""
-    return await register_hunter(public)
 
 
 @pytest.fixture(scope="session")

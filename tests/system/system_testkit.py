@@ -116,7 +116,7 @@ def text_of(msg: EmailMessage) -> str:
     return part.get_content() if part is not None else ""
 
 
-async def wait_mail(address: str, *needles: str, timeout: float = 30) -> EmailMessage:
+async def wait_mail(address: str, *needles: str, bound: float = 30) -> EmailMessage:
     """The first mail to this address whose subject or text contains every needle."""
     def check() -> EmailMessage | None:
         for msg in mails_to(address):
@@ -124,16 +124,16 @@ async def wait_mail(address: str, *needles: str, timeout: float = 30) -> EmailMe
             if all(n in hay for n in needles):
                 return msg
         return None
-    return await eventually(check, timeout=timeout, interval=0.3)
+    return await eventually(check, timeout=bound, interval=0.3)
 
 
-async def wait_sms(phone: str, timeout: float = 30) -> dict[str, Any]:
+async def wait_sms(phone: str, bound: float = 30) -> dict[str, Any]:
     async with httpx.AsyncClient(base_url=SMS_SINK, timeout=5) as sms:
         async def check() -> dict[str, Any] | None:
             r = await sms.get("/messages", params={"to": phone})
             items = r.json() if r.status_code == 200 else []
             return items[-1] if items else None
-        return await eventually(check, timeout=timeout, interval=0.3)
+        return await eventually(check, timeout=bound, interval=0.3)
 
 
 # --- accounts -------------------------------------------------------------------------------
@@ -266,11 +266,11 @@ async def dossier(public: httpx.AsyncClient, token: str, dossier_id: str) -> dic
 
 
 async def wait_status(public: httpx.AsyncClient, token: str, dossier_id: str, code: str,
-                      timeout: float = 30) -> dict[str, Any]:
+                      bound: float = 30) -> dict[str, Any]:
     async def check() -> dict[str, Any] | None:
         d = await dossier(public, token, dossier_id)
         return d if d["status"]["code"] == code else None
-    return await eventually(check, timeout=timeout, interval=0.3)
+    return await eventually(check, timeout=bound, interval=0.3)
 
 
 async def hunter_draft(public: httpx.AsyncClient, a: Applicant, line: dict[str, Any] | None = None,
@@ -323,7 +323,7 @@ async def fill_and_transmit(public: httpx.AsyncClient, a: Applicant, d: dict[str
 # --- the officer's side ---------------------------------------------------------------------
 
 
-async def wait_case(internal: httpx.AsyncClient, token: str, number: str, timeout: float = 30) -> dict[str, Any]:
+async def wait_case(internal: httpx.AsyncClient, token: str, number: str, bound: float = 30) -> dict[str, Any]:
     async def check() -> dict[str, Any] | None:
         r = await internal.get("/api/v1/instruction/cases", params={"registration_number": number},
                                headers=bearer(token))
@@ -331,19 +331,4 @@ async def wait_case(internal: httpx.AsyncClient, token: str, number: str, timeou
         items = [c for c in r.json()["items"] if c["registration_number"] == number]
         assert len(items) <= 1, items  # one case per dossier, whatever the deliveries
         return items[0] if items else None
-    return await eventually(check, timeout=timeout, interval=0.3)
-
-
-async def grant(internal: httpx.AsyncClient, officer: str, supervisor: str, case_id: str) -> dict[str, Any]:
-    """Take, admissible, propose a grant (officer), sign (supervisor): the signed decision."""
-    c = f"/api/v1/instruction/cases/{case_id}"
-    r = await internal.post(f"{c}/take", headers=bearer(officer))
-    assert r.status_code == 204, r.text
-    r = await internal.post(f"{c}/admissibility", json={"decision": "recevable"}, headers=bearer(officer))
-    assert r.status_code == 204, r.text
-    r = await internal.post(f"{c}/proposals", json={"outcome": "granted", "conditions": "Transport sous clé."},
-                            headers=bearer(officer))
-    assert r.status_code == 201, r.text
-    r = await internal.post(f"{c}/proposals/{r.json()['id']}/signature", headers=bearer(supervisor))
-    assert r.status_code == 201, r.text
-    return dict(r.json())
+    return await eventually(check, timeout=bound, interval=0.3)

@@ -10,6 +10,7 @@ import re
 from datetime import UTC, datetime
 
 import httpx
+from eaps_kit.testing import eventually
 from openpyxl import load_workbook
 from pypdf import PdfReader
 from system_testkit import (
@@ -28,8 +29,6 @@ from system_testkit import (
     wait_status,
     wait_step_valid,
 )
-
-from eaps_kit.testing import eventually
 
 
 async def test_hunter_to_authorisation_through_both_edges(public: httpx.AsyncClient, internal: httpx.AsyncClient,

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
+from eaps_kit.testing import eventually, serve_app
 from fastapi import FastAPI, Request, Response
 from notifications.webhook_signature import WebhookVerificationError, verify
 from system_testkit import (
@@ -21,8 +22,6 @@ from system_testkit import (
     wait_case,
     wait_status,
 )
-
-from eaps_kit.testing import eventually, serve_app
 
 
 class Receiver:
