@@ -469,18 +469,6 @@ DEPLOYABLES = {**{s: REPO / "services" / s for s in SERVICES}, "gateway": REPO /
 OWN_PACKAGES = {"eaps-contracts": REPO / "contracts", "eaps-kit": REPO / "libs",
                 **{f"eaps-{name}": path for name, path in DEPLOYABLES.items()}}
 
-# Deployables whose pyproject does not yet declare every third-party package their code imports
-# (their owners are told). Only this exact gap is tolerated: anything new fails, and once the
-# pyproject is complete the test passes and the entry can go.
-KNOWN_MISSING: dict[str, set[str]] = {
-    "documents": {"minio", "python_multipart"},
-    "dossier": {"openpyxl"},
-    "identity": {"argon2", "email_validator", "phonenumbers", "pyotp", "qrcode", "redis"},
-    "instruction": {"holidays", "reportlab"},
-    "notifications": {"aiosmtplib", "jinja2"},
-}
-
-
 def _dist_name(requirement: str) -> str:
     return re.sub(r"[-_.]+", "-", re.split(r"[\s;<>=!~\[(]", requirement.strip(), maxsplit=1)[0]).lower()
 
@@ -540,8 +528,6 @@ def test_image_installs_every_package_the_code_imports(name: str) -> None:
     project = DEPLOYABLES.get(name) or OWN_PACKAGES[name]
     module = {"eaps-kit": "eaps_kit", "eaps-contracts": "eaps_contracts"}.get(name, name)
     missing = undeclared_imports(project, module)
-    if missing and missing == KNOWN_MISSING.get(name):
-        pytest.xfail(f"{name}/pyproject.toml does not declare {sorted(missing)} yet: its image would not start")
     assert not missing, f"{name} imports {sorted(missing)}, which its pyproject does not bring into the image"
 
 
