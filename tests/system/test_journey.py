@@ -119,6 +119,9 @@ async def test_hunter_to_authorisation_through_both_edges(public: httpx.AsyncCli
     case = await wait_case(internal, off, number)
     assert case["authorisation_type"] == "AP-INT" and case["status"] == "en_etude"
     cid = case["id"]
+    r = await internal.get("/api/v1/instruction/cases", headers=bearer(off), params={
+        "status": "en_etude", "assigned": "none", "authorisation_type": "AP-INT", "registration_number": number})
+    assert [c["id"] for c in r.json()["items"]] == [cid]  # in the queue of cases nobody has taken yet
     await wait_status(public, tok, d["id"], "en_etude")
     r = await internal.post(f"/api/v1/instruction/cases/{cid}/take", headers=bearer(off))
     assert r.status_code == 204, r.text
@@ -145,6 +148,8 @@ async def test_hunter_to_authorisation_through_both_edges(public: httpx.AsyncCli
         r = await internal.get(f"/api/v1/instruction/cases/{cid}", headers=bearer(off))
         return r.json() if r.json()["submission_no"] == 2 else None
     detail = await eventually(resubmitted)
+    r = await internal.get("/api/v1/instruction/cases", params={"registration_number": number}, headers=bearer(off))
+    assert [c["id"] for c in r.json()["items"]] == [cid]  # the resubmission resumed the case, no second one
     assert detail["changes_since_last_version"], detail["versions"]
     assert "DOM" in str(detail["changes_since_last_version"])
     assert detail["status"] == "en_etude"
