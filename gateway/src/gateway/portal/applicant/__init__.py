@@ -28,15 +28,16 @@ def build_portal(settings: PortalSettings) -> Portal:
         name="applicant", base_path="", cookie_name="eaps_session",
         refresh_path="/api/v1/identity/tokens/refresh", sign_out_path="/api/v1/identity/sessions/sign-out",
         sign_in_page="/connexion", home_page="/soprano",
-        service_title="SOPRANO e-APS", service_tagline="Autorisations de flux d'armes, de munitions et de leurs éléments",
+        service_title="SOPRANO e-APS",
+        service_tagline="Autorisations de flux d'armes, de munitions et de leurs éléments",
         templates_dir=TEMPLATES, nav=NAV), settings)
 
 
 def mount_applicant_portal(app: FastAPI, settings: PortalSettings) -> Portal:
-    from gateway.portal.applicant import account, eaps
+    from gateway.portal.applicant import account, dossier_pages, eaps, library, search, wizard
 
     portal = build_portal(settings)
     install_portal_support(app, portal, settings)
-    for module in (account, eaps):
+    for module in (account, eaps, wizard, dossier_pages, search, library):
         app.include_router(module.routes(portal))
     return portal

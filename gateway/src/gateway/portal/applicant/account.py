@@ -125,8 +125,8 @@ def routes(portal: Portal) -> APIRouter:
             state = await ctx.api.post("/api/v1/identity/registrations/email-verification", json={"token": token},
                                        anonymous=True)
         except ApiError as exc:
-            return await page(ctx, "applicant/verify_email.html", 422, page_title="Confirmer votre adresse électronique",
-                              token=token, result=None, errors={"_": exc.detail})
+            return await page(ctx, "applicant/verify_email.html", 422,
+                              page_title="Confirmer votre adresse électronique", token=token, result=None, errors={"_": exc.detail})
         if state["status"] == "active":
             return await ctx.redirect("/connexion?compte=active")
         return await page(ctx, "applicant/verify_email.html", page_title="Adresse électronique confirmée",
@@ -135,7 +135,8 @@ def routes(portal: Portal) -> APIRouter:
     # --- sign-in, sign-out --------------------------------------------------------------------
     @r.get("/connexion")
     async def sign_in_form(ctx: Ctx = Depends(portal.page), retour: str | None = Query(None, max_length=500),
-                           expiree: str | None = Query(None, max_length=2), compte: str | None = Query(None, max_length=20),
+                           expiree: str | None = Query(None, max_length=2),
+                           compte: str | None = Query(None, max_length=20),
                            deconnecte: str | None = Query(None, max_length=2),
                            mdp: str | None = Query(None, max_length=2)) -> Response:
         return await page(ctx, "applicant/sign_in.html", page_title="Se connecter", retour=retour or "",
@@ -232,7 +233,8 @@ def routes(portal: Portal) -> APIRouter:
         return await page(ctx, "applicant/soprano.html", page_title="Accueil SOPRANO", active_nav="/soprano",
                           teleservices=services, requests=requests, me=me)
 
-    async def habilitation_page(ctx: Ctx, values: dict[str, Any], errors: dict[str, str], status: int = 200) -> Response:
+    async def habilitation_page(ctx: Ctx, values: dict[str, Any], errors: dict[str, str],
+                                status: int = 200) -> Response:
         pae = await ctx.api.get("/api/v1/identity/catalogue/pae")
         services = [t for t in await ctx.api.get("/api/v1/identity/teleservices") if t["access"] == "OPPD"]
         return await page(ctx, "applicant/habilitation.html", status, page_title="Demander une habilitation (OPPD)",

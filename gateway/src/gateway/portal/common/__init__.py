@@ -5,7 +5,7 @@ Jinja2 environment with the DSFR layout and form macros, French error pages, sta
 """
 
 from gateway.portal.common.api import ApiClient, ApiError, SessionExpired
-from gateway.portal.common.core import Ctx, CsrfError, Portal, PortalConfig, form_errors, safe_return_path
+from gateway.portal.common.core import CsrfError, Ctx, Portal, PortalConfig, form_errors, safe_return_path
 from gateway.portal.common.settings import PortalSettings
 from gateway.portal.common.web import install_portal_support
 

@@ -44,7 +44,16 @@
         xhr.addEventListener("load", function () {
           var body = {};
           try { body = JSON.parse(xhr.responseText); } catch (e) { body = {}; }
-          if (body.redirect) { window.location.assign(body.redirect); return; }
+          if (body.redirect) {
+            var target = new URL(body.redirect, window.location.href);
+            if (target.pathname + target.search === window.location.pathname + window.location.search) {
+              window.location.hash = target.hash;
+              window.location.reload();  /* same page: only the hash differs, assign() would not reload */
+            } else {
+              window.location.assign(target.href);
+            }
+            return;
+          }
           if (button) { button.disabled = false; }
           if (status) { status.textContent = body.error || "L'envoi a échoué. Réessayez."; status.classList.add("fr-error-text"); }
         });
