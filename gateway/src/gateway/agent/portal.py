@@ -61,10 +61,21 @@ async def render(ctx: Ctx, template: str, status_code: int = 200, **values: Any)
                             me=str(ctx.account.get("id") or ""), **values)
 
 
+def plain(value: Any) -> str:
+    """A value of a dossier's snapshot, readable in a table cell."""
+    if value is None or value == "" or value == [] or value == {}:
+        return "—"
+    if isinstance(value, dict):
+        return ", ".join(f"{k} : {plain(v)}" for k, v in value.items() if v not in (None, "", [], {}))
+    if isinstance(value, list):
+        return " ; ".join(plain(v) for v in value)
+    return str(value)
+
+
 def make_portal(settings: PortalSettings | None = None) -> Portal:
     portal = Portal(CONFIG, settings or PortalSettings())
     portal.templates.globals.update(label=label, label_table=lambda kind: labels()[kind])
-    portal.templates.filters["pair"] = lambda x: (x, x)
+    portal.templates.filters.update(pair=lambda x: (x, x), plain=plain)
     return portal
 
 
