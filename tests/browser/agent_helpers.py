@@ -219,10 +219,10 @@ def valid_siret() -> str:
 
 def register_professional(public: str) -> tuple[str, str, str]:
     """A gunsmith registers through the public API and verifies the email link and the SMS code
-    read from the local sinks (tests/browser/conftest.py reads them). Returns (email, password, siret)."""
+    read from the local sinks (with the applicant portal's tests' readers). Returns (email, password, siret)."""
     import secrets
 
-    from conftest import email_link, latest_sms_code
+    from portal_helpers import email_link, latest_sms_code
 
     tag = secrets.token_hex(4)
     email_, password, siret = f"armurier-{tag}@exemple.fr", f"Canon-Rayé-{tag}-2026!", valid_siret()

@@ -20,6 +20,7 @@ from typing import Any
 
 import httpx
 import pytest
+import redis
 
 sys.path.insert(0, str(Path(__file__).parent))  # --import-mode=importlib: the helpers beside this file
 from agent_helpers import (  # noqa: E402
@@ -40,6 +41,9 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
+SESSION_PREFIX = f"t{secrets.token_hex(4)}:portal:"  # this run's portal sessions in Redis
+
+
 @pytest.fixture(scope="session")
 def agent_url(stack: Any) -> Iterator[str]:
     """The current code's internal edge (with the portal at /agent) on a free loopback port, in
@@ -49,7 +53,7 @@ def agent_url(stack: Any) -> Iterator[str]:
     port, tag = free_port(), secrets.token_hex(4)
     env = {**os.environ, "GATEWAY_INTERNAL_PORT": str(port), "GATEWAY_ENVIRONMENT": "dev",
            "GATEWAY_LOG_JSON": "false", "GATEWAY_RATE_LIMIT_PREFIX": f"t{tag}:rl:",
-           "GATEWAY_PORTAL_SESSION_PREFIX": f"t{tag}:portal:", "PYTHONUNBUFFERED": "1"}
+           "GATEWAY_PORTAL_SESSION_PREFIX": SESSION_PREFIX, "PYTHONUNBUFFERED": "1"}
     (ROOT / "var").mkdir(exist_ok=True)
     log = open(ROOT / "var" / f"browser-agent-{tag}.log", "wb")
     proc = subprocess.Popen([sys.executable, "-m", "gateway", "internal"], cwd=ROOT, env=env, stdout=log,
@@ -305,10 +309,9 @@ def test_four_eyes_a_supervisor_cannot_sign_what_they_proposed(
 
 def test_pages_need_a_session_and_the_right_role(chromium: Any, agent_url: str, staff: dict[str, Staff]) -> None:
     page = new_page(chromium, agent_url)
-    # Without a session: back to the sign-in page, which returns to the page asked for.
+    # Without a session: the sign-in page, which then returns to the page asked for.
     page.goto("/agent/autorisations?statut=valide")
     page.wait_for_url(re.compile(r"/agent/connexion\?retour="))
-    assert "Votre session a expiré" in alert_text(page)
     page.get_by_label("Adresse électronique professionnelle").fill(staff["officer"].email)
     page.get_by_label("Mot de passe").fill(staff["officer"].password)
     page.get_by_label("Code de vérification").fill(staff["officer"].code())
@@ -324,10 +327,16 @@ def test_pages_need_a_session_and_the_right_role(chromium: Any, agent_url: str, 
     assert resp is not None and resp.status == 404
     assert page.locator("h1").text_content() == "Page non trouvée"
     check_page(page, "404")
-    # A session removed on the server (expiry) sends the next page to the sign-in page.
-    page.context.clear_cookies()
+    resp = page.goto("/agent/dossiers/pas-un-identifiant")
+    assert resp is not None and resp.status == 404
+    # The session expires on the server (idle lifetime): the next page asks to sign in again, saying why.
+    sid = next(c["value"] for c in page.context.cookies() if c["name"] == "eaps_agent")
+    with redis.Redis.from_url("redis://127.0.0.1:6379/0") as r:
+        assert r.delete(f"{SESSION_PREFIX}agent:{sid}") == 1
     page.goto("/agent/files")
     page.wait_for_url(re.compile(r"/agent/connexion\?retour=%2Fagent%2Ffiles"))
+    assert "Votre session a expiré" in alert_text(page)
+    check_page(page)
     page.context.close()
 
 
