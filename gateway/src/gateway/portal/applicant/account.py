@@ -126,7 +126,8 @@ def routes(portal: Portal) -> APIRouter:
                                        anonymous=True)
         except ApiError as exc:
             return await page(ctx, "applicant/verify_email.html", 422,
-                              page_title="Confirmer votre adresse électronique", token=token, result=None, errors={"_": exc.detail})
+                              page_title="Confirmer votre adresse électronique", token=token, result=None,
+                              errors={"_": exc.detail})
         if state["status"] == "active":
             return await ctx.redirect("/connexion?compte=active")
         return await page(ctx, "applicant/verify_email.html", page_title="Adresse électronique confirmée",

@@ -193,6 +193,7 @@ class Ctx:
         self.session.set_tokens(tokens)
         self.session.account = account
         self._new_session = True
+        await self.store.save(self.session)  # a refresh during this very request finds it
 
     async def end_session(self) -> None:
         if self.session is not None:
