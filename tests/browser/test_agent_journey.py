@@ -261,6 +261,15 @@ def test_officer_instructs_a_dossier_from_completion_to_signed_authorisation(
         "Non encore valide" in page.locator(".fr-badge").first.text_content()
     assert "2" in page.locator("#lignes-autorisation tbody tr").first.text_content()
     check_page(page, "autorisation")
+    # Suspension and its lifting (supervisor), each with a reason.
+    page.get_by_label("Motif de la suspension").fill("Enquête en cours sur l'expéditeur.")
+    page.get_by_role("button", name="Suspendre").click()
+    page.get_by_text("L'autorisation est suspendue").wait_for()
+    assert page.locator(".fr-badge").first.text_content() == "Suspendue"
+    page.get_by_label("Motif de la levée").fill("Enquête close sans suite.")
+    page.get_by_role("button", name="Lever la suspension").click()
+    page.get_by_text("La suspension de l'autorisation est levée.").wait_for()
+    assert page.locator(".fr-badge").first.text_content() != "Suspendue"
     page.context.close()
 
     # The applicant sees the authorisation and downloads its PDF.
