@@ -38,6 +38,7 @@ CONTEXT = {
     "author_label": "Service instructeur",
     "body": "Bonjour <b>l'équipe</b> & co",
     "posted_at": WHEN,
+    "verification_code": "K7Q2-9XPA",
 }
 EMAILS = {
     "email_verification",

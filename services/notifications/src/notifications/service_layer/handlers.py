@@ -75,6 +75,7 @@ class Notifier:
             instruction.CompletionRequestedV1: self.on_completion_requested,
             instruction.DecisionIssuedV1: self.on_decision_issued,
             instruction.AuthorisationStatusChangedV1: self.on_authorisation_status_changed,
+            instruction.AuthorisationDocumentIssuedV1: self.on_authorisation_document_issued,
             instruction.MessagePostedV1: self.on_officer_message_posted,
         }
 
@@ -565,3 +566,43 @@ class Notifier:
             lines=list(e.lines),
         )
         await publish_decision(ctx.session, public, cause=ctx.envelope.event_id, now=self.clock.now())
+
+    async def on_authorisation_document_issued(
+        self, ctx: MessageContext, e: instruction.AuthorisationDocumentIssuedV1
+    ) -> None:
+        """The authorisation's PDF is stored (after decision.issued, which may carry no PDF yet):
+        tell the holder in the app, linked to the authorisation. The event carries everything
+        needed; the registration number is added when the decision or the dossier is known."""
+        auth = (
+            await ctx.session.execute(
+                sa.select(authorisations.c.registration_number).where(
+                    authorisations.c.authorisation_id == e.authorisation_id
+                )
+            )
+        ).first()
+        registration_number = auth.registration_number if auth is not None else None
+        if registration_number is None:
+            row = (
+                await ctx.session.execute(
+                    sa.select(dossiers.c.registration_number).where(dossiers.c.dossier_id == e.dossier_id)
+                )
+            ).first()
+            registration_number = row.registration_number if row is not None else None
+        recipient = await self._recipient(ctx.session, e.holder_account_id) or Recipient(
+            e.holder_account_id, None, None, "fr", None
+        )
+        link = self._authorisation_link(e.authorisation_id)
+        await self._tell(
+            ctx,
+            "authorisation_document_issued",
+            recipient,
+            {
+                "number": e.number,
+                "registration_number": registration_number,
+                "verification_code": e.verification_code,
+                "issued_at": e.issued_at,
+                "link": link,
+            },
+            email=False,
+            in_app=InAppLinks(e.dossier_id, registration_number, e.authorisation_id, e.number, link),
+        )
