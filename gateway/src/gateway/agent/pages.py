@@ -316,13 +316,13 @@ def router(portal: Portal) -> APIRouter:
         missing: list[dict[str, Any]] = []
         for code in form.getlist("documents"):
             if str(code) in attachments:
-                label = f"Pièce « {attachments[str(code)]['filename']} » ({code}) à remplacer"
-                missing.append({"kind": "document", "code": str(code), "label": label})
+                missing.append({"kind": "document", "code": str(code),
+                                "label": f"Pièce « {attachments[str(code)]['filename']} » ({code}) à remplacer"})
         for i in range(1, 4):
-            label = f.text(form, f"other_{i}", max_length=500, errors=errors)
-            if label:
+            other = f.text(form, f"other_{i}", max_length=500, errors=errors)
+            if other:
                 kind = str(form.get(f"kind_{i}") or "other")
-                missing.append({"kind": kind if kind in ("document", "field", "other") else "other", "label": label})
+                missing.append({"kind": kind if kind in ("document", "field", "other") else "other", "label": other})
         if not missing:
             errors.add("documents", "Indiquez au moins un élément manquant.")
         message = f.text(form, "message", required=True, errors=errors)
@@ -374,7 +374,7 @@ def router(portal: Portal) -> APIRouter:
             end = f.day(form, "valid_until", required=True, errors=errors)
             if start and end and end < start:
                 errors.add("valid_until", "La fin de validité doit suivre le début de validité.")
-            lines = []
+            lines: list[dict[str, int]] = []
             case = await ctx.api.get(f"{INSTRUCTION}/cases/{case_id}")
             for line in case["dossier"].get("lines") or []:
                 name = f"quantity_{line['line_no']}"
