@@ -225,3 +225,31 @@ async def gunsmith_world(public, gunsmith) -> World:  # type: ignore[no-untyped-
 @pytest.fixture(scope="session")
 def people(alice, bob, gunsmith, colleague, rival) -> dict[str, Applicant]:  # type: ignore[no-untyped-def]
     return {"alice": alice, "bob": bob, "gunsmith": gunsmith, "colleague": colleague, "rival": rival}
+
+
+def _identity_cli(*args: str) -> str:
+    import os
+    import subprocess
+
+    from system_testkit import ROOT
+    sys.path.insert(0, str(ROOT / "deploy" / "local"))
+    try:
+        from run import stack_env  # type: ignore[import-not-found]
+    finally:
+        sys.path.pop(0)
+    return subprocess.run([sys.executable, "-m", "identity.cli", *args], cwd=ROOT,
+                          env={**os.environ, **stack_env()}, capture_output=True, text=True, timeout=120,
+                          check=True).stdout
+
+
+@pytest.fixture(scope="session")
+async def reader_machine(internal) -> str:  # type: ignore[no-untyped-def]
+    """Another administration's client created by the administration command with decisions:read only."""
+    out = _identity_cli("create-client", "--name", f"Préfecture test sécurité {unique()}", "--scope", "decisions:read")
+    client_id = re.search(r"Client créé : (\S+)", out)
+    secret = re.search(r"secret : (\S+)", out)
+    assert client_id and secret, out
+    r = await send_with_backoff(internal, "POST", "/api/v1/identity/oauth/token", data={
+        "grant_type": "client_credentials", "client_id": client_id.group(1), "client_secret": secret.group(1)})
+    assert r.status_code == 200, r.text
+    return str(r.json()["access_token"])
