@@ -9,11 +9,10 @@ import re
 import uuid
 
 import pytest
-from pydantic import ValidationError
-
 from eaps_contracts import REGISTRY, Envelope
 from eaps_contracts.events.documents_v1 import DocumentDeletedV1
 from eaps_contracts.generate import ASYNCAPI, SCHEMAS, all_schemas, incompatibilities, render_asyncapi, render_schema
+from pydantic import ValidationError
 
 ROUTING_KEY = re.compile(r"^[a-z]+\.[a-z_]+\.[a-z_]+\.v[0-9]+$")
 

@@ -41,7 +41,7 @@ class Event(ContractModel):
         return routing_key_of(cls.event_type, cls.event_version)
 
     @classmethod
-    def parse_consumed(cls, data: dict[str, Any]) -> "Event":
+    def parse_consumed(cls, data: dict[str, Any]) -> Event:
         return cls.model_validate(data, context={"consumer": True})
 
 

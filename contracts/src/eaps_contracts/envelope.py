@@ -30,7 +30,7 @@ class Envelope(BaseModel):
     @classmethod
     def wrap(cls, event: Event, *, correlation_id: uuid.UUID | None = None,
              causation_id: uuid.UUID | None = None, event_id: uuid.UUID | None = None,
-             occurred_at: datetime | None = None) -> "Envelope":
+             occurred_at: datetime | None = None) -> Envelope:
         eid = event_id or uuid.uuid4()
         return cls(
             event_id=eid,

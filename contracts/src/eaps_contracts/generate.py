@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from eaps_contracts.base import PUBLIC_EXCHANGE, Event, exchange_of
+from eaps_contracts.base import Event, exchange_of
 from eaps_contracts.envelope import Envelope
 from eaps_contracts.registry import REGISTRY
 
@@ -48,7 +48,8 @@ def all_schemas() -> dict[str, dict[str, Any]]:
 def _resolve(schema: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
     ref = node.get("$ref")
     if ref and ref.startswith("#/$defs/"):
-        return schema.get("$defs", {}).get(ref.split("/")[-1], {})
+        defs: dict[str, dict[str, Any]] = schema.get("$defs", {})
+        return defs.get(ref.split("/")[-1], {})
     return node
 
 

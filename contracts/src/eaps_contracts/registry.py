@@ -19,7 +19,8 @@ def _collect() -> dict[tuple[str, int], type[Event]]:
     found: dict[tuple[str, int], type[Event]] = {}
     for module in _MODULES:
         for obj in vars(module).values():
-            if isinstance(obj, type) and issubclass(obj, Event) and obj is not Event and obj.__module__ == module.__name__:
+            if (isinstance(obj, type) and issubclass(obj, Event) and obj is not Event
+                    and obj.__module__ == module.__name__):
                 key = (obj.event_type, obj.event_version)
                 if key in found:
                     raise RuntimeError(f"duplicate event {key}")

@@ -56,7 +56,8 @@ class DossierSubmittedV1(Event):
 
 class DossierResubmittedV1(Event):
     event_type: ClassVar[str] = "dossier.dossier.resubmitted"
-    description: ClassVar[str] = "A dossier returned for completion was modified and transmitted again; carries the new snapshot."
+    description: ClassVar[str] = (
+        "A dossier returned for completion was modified and transmitted again; carries the new snapshot.")
     dossier: DossierSnapshot
     changed_fields: list[str] = []
 

@@ -12,7 +12,8 @@ from eaps_contracts.events.common import ApplicantKind
 
 class AccountRegisteredV1(Event):
     event_type: ClassVar[str] = "identity.account.registered"
-    description: ClassVar[str] = "An applicant account was created (not yet verified); carries the contact details notifications needs."
+    description: ClassVar[str] = (
+        "An applicant account was created (not yet verified); carries the contact details notifications needs.")
     account_id: uuid.UUID
     email: str
     phone: str  # E.164
@@ -27,7 +28,8 @@ class AccountRegisteredV1(Event):
 
 class AccountVerifiedV1(Event):
     event_type: ClassVar[str] = "identity.account.verified"
-    description: ClassVar[str] = "Both the email and the mobile phone of an account are verified: the account is usable."
+    description: ClassVar[str] = (
+        "Both the email and the mobile phone of an account are verified: the account is usable.")
     account_id: uuid.UUID
     email: str
     verified_at: datetime
@@ -62,7 +64,8 @@ class PasswordResetRequestedV1(Event):
 
 class RegistrationAttemptedV1(Event):
     event_type: ClassVar[str] = "identity.account.registration_attempted"
-    description: ClassVar[str] = "Someone tried to register with an email that already has an account; its owner is told by email."
+    description: ClassVar[str] = (
+        "Someone tried to register with an email that already has an account; its owner is told by email.")
     account_id: uuid.UUID
     email: str
 
@@ -82,7 +85,8 @@ class HabilitationRequestedV1(Event):
 
 class HabilitationGrantedV1(Event):
     event_type: ClassVar[str] = "identity.habilitation.granted"
-    description: ClassVar[str] = "A PAE agent granted OPPD status: the user's next token carries OPPD and the habilitations."
+    description: ClassVar[str] = (
+        "A PAE agent granted OPPD status: the user's next token carries OPPD and the habilitations.")
     request_id: uuid.UUID
     account_id: uuid.UUID
     operator_id: uuid.UUID

@@ -23,7 +23,8 @@ class CaseOpenedV1(Event):
 
 class CaseStageChangedV1(Event):
     event_type: ClassVar[str] = "instruction.case.stage_changed"
-    description: ClassVar[str] = "The case moved to another stage the applicant sees (en étude, en instruction, en décision)."
+    description: ClassVar[str] = (
+        "The case moved to another stage the applicant sees (en étude, en instruction, en décision).")
     case_id: uuid.UUID
     dossier_id: uuid.UUID
     stage: Literal["en_etude", "en_instruction", "en_decision"]
@@ -42,7 +43,8 @@ class DossierAdmissibleV1(Event):
 
 class DossierInadmissibleV1(Event):
     event_type: ClassVar[str] = "instruction.dossier.inadmissible"
-    description: ClassVar[str] = "The dossier was found inadmissible (irrecevable), with the reason; the case is closed."
+    description: ClassVar[str] = (
+        "The dossier was found inadmissible (irrecevable), with the reason; the case is closed.")
     case_id: uuid.UUID
     dossier_id: uuid.UUID
     registration_number: str
@@ -59,7 +61,8 @@ class MissingItem(ContractModel):
 
 class CompletionRequestedV1(Event):
     event_type: ClassVar[str] = "instruction.completion.requested"
-    description: ClassVar[str] = "The officer asked the applicant to complete the dossier; it goes back to « À traiter »."
+    description: ClassVar[str] = (
+        "The officer asked the applicant to complete the dossier; it goes back to « À traiter ».")
     case_id: uuid.UUID
     dossier_id: uuid.UUID
     registration_number: str
@@ -105,7 +108,9 @@ class DecisionIssuedV1(Event):
 
 class AuthorisationStatusChangedV1(Event):
     event_type: ClassVar[str] = "instruction.authorisation.status_changed"
-    description: ClassVar[str] = "An authorisation changed status (valide, suspendue, expirée, soldée, abrogée…) or its remaining quantities changed."
+    description: ClassVar[str] = (
+        "An authorisation changed status (valide, suspendue, expirée, soldée, abrogée…) or its remaining "
+        "quantities changed.")
     authorisation_id: uuid.UUID
     number: str
     dossier_id: uuid.UUID
@@ -134,8 +139,8 @@ class MessagePostedV1(Event):
 class AuthorisationDocumentIssuedV1(Event):
     event_type: ClassVar[str] = "instruction.authorisation.document_issued"
     description: ClassVar[str] = (
-        "The PDF of an authorisation was generated and stored by the documents service; the holder can "
-        "download it with GET /api/v1/documents/{document_id}/content.")
+        "The PDF of an authorisation was generated and stored by the documents service; the holder can download it "
+        "with GET /api/v1/documents/{document_id}/content.")
     authorisation_id: uuid.UUID
     number: str
     dossier_id: uuid.UUID

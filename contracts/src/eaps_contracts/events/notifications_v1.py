@@ -12,6 +12,9 @@ from eaps_contracts.events.common import AuthorisationLine, Flow
 # The durable topic exchange reserved to other administrations' consumers (``exchange_of("public")``);
 # the notifications service publishes there through its outbox.
 PUBLIC_DECISIONS_EXCHANGE = PUBLIC_EXCHANGE
+# What happened to an authorisation, as the public feed names it.
+DecisionChange = Literal["granted", "refused", "implicit_rejection", "suspended", "reinstated", "revoked", "expired",
+                         "exhausted"]
 
 
 class NotificationDeliveredV1(Event):
@@ -46,11 +49,13 @@ class PublicDecisionV1(Event):
 
     exchange: ClassVar[str] = PUBLIC_DECISIONS_EXCHANGE
     event_type: ClassVar[str] = "public.decision.changed"
-    description: ClassVar[str] = "Public feed for other administrations: an authorisation was granted, refused, suspended, reinstated, revoked or expired."
+    description: ClassVar[str] = (
+        "Public feed for other administrations: an authorisation was granted, refused, suspended, reinstated, "
+        "revoked or expired.")
     authorisation_number: str | None = None
     registration_number: str
     authorisation_type: str
-    change: Literal["granted", "refused", "implicit_rejection", "suspended", "reinstated", "revoked", "expired", "exhausted"]
+    change: DecisionChange
     holder_name: str | None = None
     valid_from: date | None = None
     valid_until: date | None = None
