@@ -7,11 +7,10 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-
 from eaps_kit.db import drop_database, make_engine, make_session_factory, migrate
 from eaps_kit.messaging import Broker
 from eaps_kit.testing import test_database_url, unique_suffix
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations_fixture"
 AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"

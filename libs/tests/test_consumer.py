@@ -9,7 +9,6 @@ import uuid
 import orjson
 import pytest
 import sqlalchemy as sa
-
 from eaps_contracts.base import exchange_of
 from eaps_contracts.envelope import Envelope
 from eaps_contracts.events.documents_v1 import DocumentDeletedV1
@@ -34,7 +33,8 @@ async def publish(broker: Broker, env: Envelope, *, message_id: str | None = Non
 
 async def effect_rows(session_factory) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
     async with session_factory() as s:
-        return [tuple(r) for r in (await s.execute(sa.select(effects.c.message_id, effects.c.note).order_by(effects.c.id))).all()]
+        rows = (await s.execute(sa.select(effects.c.message_id, effects.c.note).order_by(effects.c.id))).all()
+        return [tuple(r) for r in rows]
 
 
 def recording_handler(note: str = "done"):  # type: ignore[no-untyped-def]
@@ -75,7 +75,8 @@ async def test_transient_failure_is_retried_after_a_delay_and_rolls_back_its_eff
 
     async def flaky(ctx: MessageContext) -> None:
         calls.append(asyncio.get_running_loop().time())
-        await ctx.session.execute(sa.insert(effects).values(message_id=str(ctx.envelope.event_id), note=f"try {len(calls)}"))
+        await ctx.session.execute(sa.insert(effects).values(message_id=str(ctx.envelope.event_id),
+                                                            note=f"try {len(calls)}"))
         if len(calls) < 3:
             raise ConnectionError("downstream not ready")
 
@@ -190,7 +191,8 @@ async def test_graceful_shutdown_lets_in_flight_handlers_finish_and_acks_nothing
         await runner2.stop()
 
 
-async def test_unacked_message_of_a_crashed_consumer_is_redelivered_without_double_effect(broker, session_factory, caplog) -> None:
+async def test_unacked_message_of_a_crashed_consumer_is_redelivered_without_double_effect(
+        broker, session_factory, caplog) -> None:
     """A consumer that dies after its commit but before its ack: the redelivery finds the inbox row."""
     from eaps_kit.messaging import consumer as consumer_module
 

@@ -9,7 +9,6 @@ import uuid
 import aio_pika
 import pytest
 import sqlalchemy as sa
-
 from eaps_contracts.base import exchange_of
 from eaps_contracts.events.documents_v1 import DocumentDeletedV1
 from eaps_kit.messaging import Broker, OutboxRelay, add_event
@@ -102,7 +101,8 @@ async def test_rolled_back_transaction_publishes_nothing(session_factory, broker
         await relay.stop()
 
 
-async def test_broker_unreachable_events_wait_then_all_delivered_once(session_factory, prefix, db_url, collector) -> None:
+async def test_broker_unreachable_events_wait_then_all_delivered_once(
+        session_factory, prefix, db_url, collector) -> None:
     """The relay reaches RabbitMQ through a proxy that the test cuts: events stay in the outbox,
     then each is delivered exactly once when the broker is reachable again."""
     proxy = TcpProxy("127.0.0.1", 5672)
@@ -134,7 +134,8 @@ async def test_broker_unreachable_events_wait_then_all_delivered_once(session_fa
 
 async def _attempted(session_factory) -> bool:  # type: ignore[no-untyped-def]
     async with session_factory() as s:
-        n = (await s.execute(sa.text("SELECT count(*) FROM outbox WHERE attempts > 0 AND published_at IS NULL"))).scalar_one()
+        n = (await s.execute(
+            sa.text("SELECT count(*) FROM outbox WHERE attempts > 0 AND published_at IS NULL"))).scalar_one()
     return n > 0
 
 

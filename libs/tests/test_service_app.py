@@ -9,10 +9,6 @@ from pathlib import Path
 import httpx
 import pytest
 import sqlalchemy as sa
-from fastapi import APIRouter, Request
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from pydantic import BaseModel, Field
-
 from eaps_contracts.events.documents_v1 import DocumentDeletedV1
 from eaps_kit import telemetry
 from eaps_kit.db import drop_database
@@ -21,6 +17,9 @@ from eaps_kit.problems import ProblemError
 from eaps_kit.service import create_service_app
 from eaps_kit.settings import ServiceSettings
 from eaps_kit.testing import TestKeys, app_client, eventually, test_database_url, unique_suffix
+from fastapi import APIRouter, Request
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from pydantic import BaseModel, Field
 
 MIGRATIONS = Path(__file__).parent / "migrations_fixture"
 widgets = sa.Table("widgets", sa.MetaData(), sa.Column("id", sa.Uuid, primary_key=True), sa.Column("name", sa.Text))
@@ -62,7 +61,8 @@ async def two_services():  # type: ignore[no-untyped-def]
         await ctx.session.execute(sa.insert(effects).values(message_id=str(ctx.envelope.event_id), note="seen"))
 
     producer = create_service_app(
-        settings=ServiceSettings(service_name="producer", database_url=urls[0], bus_prefix=prefix, outbox_poll_seconds=0.2),
+        settings=ServiceSettings(service_name="producer", database_url=urls[0], bus_prefix=prefix,
+                                 outbox_poll_seconds=0.2),
         title="producer", description="test", migrations_dir=MIGRATIONS, routers=[producer_router()],
         token_verifier=keys.verifier())
     consumer = create_service_app(
@@ -111,7 +111,8 @@ async def test_one_trace_joins_request_outbox_publish_and_consumer(two_services)
     await eventually(consumed)
     spans = await eventually(lambda: [s for s in exporter.get_finished_spans()
                                       if s.name.endswith("process") or s.name.endswith("publish")
-                                      or s.name.startswith("POST /widgets")] if len(exporter.get_finished_spans()) else None)
+                                      or s.name.startswith("POST /widgets")]
+                             if len(exporter.get_finished_spans()) else None)
     by_kind = {}
     for s in exporter.get_finished_spans():
         if s.name.startswith("POST /widgets") and s.kind.name == "SERVER":
@@ -126,7 +127,7 @@ async def test_one_trace_joins_request_outbox_publish_and_consumer(two_services)
     assert by_kind["consume"].parent.span_id == by_kind["publish"].context.span_id
 
 
-async def test_wrong_database_url_stops_with_one_clear_line(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_wrong_database_url_stops_with_one_clear_line(tmp_path) -> None:  # type: ignore[no-untyped-def]
     import subprocess
     import sys
 
@@ -138,11 +139,12 @@ async def test_wrong_database_url_stops_with_one_clear_line(tmp_path) -> None:  
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2
-    lines = [l for l in proc.stderr.splitlines() if l.strip()]
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert lines == [lines[0]] and lines[0].startswith("demo: cannot start: database server unreachable at 127.0.0.1:1")
     code = code.replace("database_url='postgresql+asyncpg://postgres@127.0.0.1:1/x'",
-                        "amqp_url='amqp://guest:guest@127.0.0.1:1/', database_url='postgresql+asyncpg://postgres@127.0.0.1:5432/postgres'")
+                        "amqp_url='amqp://guest:guest@127.0.0.1:1/', "
+                        "database_url='postgresql+asyncpg://postgres@127.0.0.1:5432/postgres'")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    lines = [l for l in proc.stderr.splitlines() if l.strip()]
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert proc.returncode == 2 and len(lines) == 1 and "message broker unreachable" in lines[0], proc.stderr
     assert httpx  # used by the app clients

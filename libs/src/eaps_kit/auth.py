@@ -120,7 +120,7 @@ class TokenVerifier:
             raise _unauthorized("Le jeton d'accès est invalide.") from exc
         except JoseError as exc:
             raise _unauthorized("Le jeton d'accès est invalide.") from exc
-        aud = claims.get("aud")
+        aud: str | list[str] = claims["aud"]  # essential: validated above
         aud_value = aud if isinstance(aud, str) else next(a for a in aud if a in accepted)
         scope = claims.get("scope") or ""
         return Principal(

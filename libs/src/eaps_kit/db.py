@@ -20,7 +20,7 @@ def make_engine(url: str, **kwargs: object) -> AsyncEngine:
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 10)
     kwargs.setdefault("pool_pre_ping", True)
-    return create_async_engine(url, **kwargs)  # type: ignore[arg-type]
+    return create_async_engine(url, **kwargs)
 
 
 def make_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
@@ -40,8 +40,9 @@ async def ensure_database(url: str) -> None:
     admin = u.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
     try:
         conn = await asyncpg.connect(admin, timeout=5)
-    except (OSError, asyncpg.PostgresError, asyncio.TimeoutError) as exc:
-        raise StartupError(f"database server unreachable at {u.host}:{u.port or 5432} ({exc.__class__.__name__}: {exc})") from None
+    except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
+        raise StartupError(f"database server unreachable at {u.host}:{u.port or 5432} "
+                           f"({exc.__class__.__name__}: {exc})") from None
     try:
         exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
         if not exists:

@@ -104,7 +104,8 @@ def problem_body(status: int, detail: str, *, title: str | None = None, type_: s
 
 
 def problem_response(status: int, detail: str, *, headers: dict[str, str] | None = None, **kw: Any) -> JSONResponse:
-    return JSONResponse(problem_body(status, detail, **kw), status_code=status, media_type=PROBLEM_JSON, headers=headers)
+    return JSONResponse(problem_body(status, detail, **kw), status_code=status, media_type=PROBLEM_JSON,
+                        headers=headers)
 
 
 def french_validation_errors(errors: list[dict[str, Any]] | Any) -> list[dict[str, Any]]:
@@ -120,9 +121,9 @@ def french_validation_errors(errors: list[dict[str, Any]] | Any) -> list[dict[st
             # Our own validators raise ValueError with a French message already.
             raw = str(err.get("msg", ""))
             msg = raw.removeprefix("Value error, ") or "Valeur invalide."
-        elif etype in ("string_too_short", "too_short") and err.get("ctx", {}).get("min_length") is not None:
+        elif msg and etype in ("string_too_short", "too_short") and err.get("ctx", {}).get("min_length") is not None:
             msg = f"{msg[:-1]} (au moins {err['ctx']['min_length']})."
-        elif etype in ("string_too_long", "too_long") and err.get("ctx", {}).get("max_length") is not None:
+        elif msg and etype in ("string_too_long", "too_long") and err.get("ctx", {}).get("max_length") is not None:
             msg = f"{msg[:-1]} (au plus {err['ctx']['max_length']})."
         elif etype == "literal_error" and err.get("ctx", {}).get("expected"):
             msg = f"Valeur non autorisée ; valeurs possibles : {err['ctx']['expected']}."

@@ -46,7 +46,7 @@ class ServiceSettings(BaseSettings):
     internal_token: str = "dev-internal-token"
 
     @model_validator(mode="after")
-    def _refuse_placeholder_secrets(self) -> "ServiceSettings":
+    def _refuse_placeholder_secrets(self) -> ServiceSettings:
         if self.environment == "prod" and self.internal_token.startswith("dev-"):
             raise ValueError("internal_token must be set to a real secret in production")
         return self

@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 
 from joserfc import jwt
-from joserfc.jwk import KeySet, OKPKey
+from joserfc.jwk import KeySet, KeySetSerialization, OKPKey
 
 from eaps_kit.auth import INTERNAL_AUDIENCE, PUBLIC_AUDIENCE, TokenVerifier
 
@@ -26,7 +26,7 @@ class TestKeys:
                                        private=True)
         self.keyset = KeySet([self.key])
 
-    def jwks(self) -> dict[str, Any]:
+    def jwks(self) -> KeySetSerialization:
         return self.keyset.as_dict(private=False)
 
     def verifier(self) -> TokenVerifier:

@@ -1,5 +1,4 @@
 import sqlalchemy as sa
-
 from eaps_kit.migrations import run_env
 
 run_env(sa.MetaData())

@@ -40,8 +40,9 @@ class Broker:
         if self._connection is None or self._connection.is_closed:
             try:
                 self._connection = await aio_pika.connect_robust(self.url, timeout=timeout)
-            except (OSError, asyncio.TimeoutError, aio_pika.exceptions.AMQPError) as exc:
-                raise StartupError(f"message broker unreachable at {_safe(self.url)} ({exc.__class__.__name__}: {exc})") from None
+            except (TimeoutError, OSError, aio_pika.exceptions.AMQPError) as exc:
+                raise StartupError(f"message broker unreachable at {_safe(self.url)} "
+                                   f"({exc.__class__.__name__}: {exc})") from None
         return self._connection
 
     async def channel(self, *, prefetch: int | None = None) -> AbstractChannel:

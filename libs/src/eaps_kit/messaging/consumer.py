@@ -28,13 +28,14 @@ import aio_pika
 import orjson
 import sqlalchemy as sa
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue
+from eaps_contracts.base import Event, exchange_of
+from eaps_contracts.envelope import Envelope
+from eaps_contracts.registry import REGISTRY
+from opentelemetry.trace import SpanKind
 from pydantic import ValidationError
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from eaps_contracts.base import Event, exchange_of
-from eaps_contracts.envelope import Envelope
-from eaps_contracts.registry import REGISTRY
 from eaps_kit import telemetry
 from eaps_kit.messaging.broker import Broker
 from eaps_kit.messaging.outbox import current_envelope
@@ -159,11 +160,11 @@ class ConsumerRunner:
         return on_message
 
     async def _handle(self, sub: Subscription, qname: str, message: AbstractIncomingMessage) -> None:
-        headers = dict(message.headers or {})
+        headers: dict[str, Any] = dict(message.headers or {})  # AMQP field values of any kind
         attempt = int(headers.get(ATTEMPT_HEADER, 0) or 0)
         ctx = telemetry.extract_context(headers)
         with telemetry.tracer("eaps.consumer").start_as_current_span(
-                f"{qname} process", context=ctx, kind=telemetry.trace.SpanKind.CONSUMER,
+                f"{qname} process", context=ctx, kind=SpanKind.CONSUMER,
                 attributes={"messaging.system": "rabbitmq", "messaging.destination.name": qname,
                             "messaging.message.id": str(message.message_id)}):
             try:

@@ -87,7 +87,8 @@ def _s(value: Any) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="eaps-dlq", description="Lister et rejouer les messages en échec (dead letters).")
+    parser = argparse.ArgumentParser(prog="eaps-dlq",
+                                     description="Lister et rejouer les messages en échec (dead letters).")
     parser.add_argument("--amqp-url", default=os.environ.get("EAPS_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/"))
     parser.add_argument("--prefix", default=os.environ.get("EAPS_BUS_PREFIX", ""))
     sub = parser.add_subparsers(dest="cmd", required=True)

@@ -8,20 +8,22 @@ from typing import Any
 
 import orjson
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from eaps_contracts.base import Event, exchange_of
 from eaps_contracts.envelope import Envelope
-from eaps_kit.messaging.tables import outbox_table
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from eaps_kit import telemetry
+from eaps_kit.messaging.tables import outbox_table
 
 _md = sa.MetaData()
 _outbox = outbox_table(_md)
 
 # The envelope being handled by a consumer, so that events it causes carry causation and correlation.
-current_envelope: contextvars.ContextVar[Envelope | None] = contextvars.ContextVar("eaps_current_envelope", default=None)
+current_envelope: contextvars.ContextVar[Envelope | None] = contextvars.ContextVar("eaps_current_envelope",
+                                                                                   default=None)
 # The HTTP request's correlation id (set by the request-id middleware).
-current_correlation_id: contextvars.ContextVar[uuid.UUID | None] = contextvars.ContextVar("eaps_correlation_id", default=None)
+current_correlation_id: contextvars.ContextVar[uuid.UUID | None] = contextvars.ContextVar("eaps_correlation_id",
+                                                                                         default=None)
 
 
 async def add_event(session: AsyncSession, event: Event, *, correlation_id: uuid.UUID | None = None,

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import orjson
 import sqlalchemy as sa
+from opentelemetry.trace import SpanKind
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from eaps_kit import telemetry
@@ -27,7 +28,7 @@ _outbox = outbox_table(sa.MetaData())
 
 
 def backoff_seconds(attempts: int, *, base: float = 0.5, cap: float = 60.0) -> float:
-    return min(cap, base * (2 ** max(0, attempts - 1)))
+    return min(cap, base * 2.0 ** max(0, attempts - 1))
 
 
 class OutboxRelay:
@@ -67,7 +68,8 @@ class OutboxRelay:
             try:
                 conn = await asyncpg.connect(self.dsn, timeout=5)
                 await conn.add_listener(OUTBOX_CHANNEL, lambda *_: self._wake.set())
-                while not self._stopping and not conn.is_closed():
+                # A liveness check of the LISTEN connection, not a wait for an event.
+                while not self._stopping and not conn.is_closed():  # noqa: ASYNC110
                     await asyncio.sleep(5)
             except asyncio.CancelledError:
                 raise
@@ -109,11 +111,11 @@ class OutboxRelay:
                 return 0
             results = await asyncio.gather(*(self._publish(r) for r in rows), return_exceptions=True)
             now = datetime.now(UTC)
-            ok = [r.seq for r, res in zip(rows, results) if res is None]
+            ok = [r.seq for r, res in zip(rows, results, strict=True) if res is None]
             if ok:
                 await session.execute(sa.update(_outbox).where(_outbox.c.seq.in_(ok))
                                       .values(published_at=now, last_error=None))
-            for r, res in zip(rows, results):
+            for r, res in zip(rows, results, strict=True):
                 if res is not None:
                     attempts = r.attempts + 1
                     await session.execute(sa.update(_outbox).where(_outbox.c.seq == r.seq).values(
@@ -129,7 +131,7 @@ class OutboxRelay:
         headers = dict(row.headers or {})
         ctx = telemetry.extract_context(headers)
         with telemetry.tracer("eaps.outbox").start_as_current_span(
-                f"{row.routing_key} publish", context=ctx, kind=telemetry.trace.SpanKind.PRODUCER,
+                f"{row.routing_key} publish", context=ctx, kind=SpanKind.PRODUCER,
                 attributes={"messaging.system": "rabbitmq", "messaging.destination.name": row.exchange,
                             "messaging.rabbitmq.destination.routing_key": row.routing_key,
                             "messaging.message.id": str(row.event_id)}):

@@ -6,11 +6,12 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.schema import SchemaItem
 
 OUTBOX_CHANNEL = "eaps_outbox"
 
 
-def _outbox_elements() -> list[sa.SchemaItem]:
+def _outbox_elements() -> list[SchemaItem]:
     return [
         sa.Column("seq", sa.BigInteger, sa.Identity(), primary_key=True),
         sa.Column("event_id", UUID(as_uuid=True), nullable=False, unique=True),
@@ -26,7 +27,7 @@ def _outbox_elements() -> list[sa.SchemaItem]:
     ]
 
 
-def _inbox_elements() -> list[sa.SchemaItem]:
+def _inbox_elements() -> list[SchemaItem]:
     return [
         sa.Column("consumer", sa.Text, primary_key=True),
         sa.Column("message_id", sa.Text, primary_key=True),

@@ -1,7 +1,6 @@
 """Kit test schema: outbox, inbox and one business table."""
 import sqlalchemy as sa
 from alembic import op
-
 from eaps_kit.messaging import create_messaging_tables
 
 revision = "0001"
