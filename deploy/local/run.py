@@ -109,7 +109,8 @@ class Supervisor:
 
     async def _pump(self, proc: Proc, color: str) -> None:
         assert proc.process and proc.process.stdout
-        with open(self.log_dir / f"{proc.name}.log", "ab") as log:
+        # Small appends to a local log file, flushed per line: not worth a thread per process.
+        with open(self.log_dir / f"{proc.name}.log", "ab") as log:  # noqa: ASYNC230
             while line := await proc.process.stdout.readline():
                 log.write(line)
                 log.flush()
@@ -152,7 +153,7 @@ class Supervisor:
             if proc.process and proc.process.returncode is None:
                 try:
                     await asyncio.wait_for(proc.process.wait(), timeout=20)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     os.killpg(proc.process.pid, signal.SIGKILL)
 
 
@@ -174,7 +175,7 @@ async def main_async(args: argparse.Namespace) -> int:
     try:
         for stage in sorted({p.stage for p in procs}):
             group = [p for p in procs if p.stage == stage]
-            for i, p in enumerate(group):
+            for p in group:
                 await sup.start(p, COLORS[(procs.index(p)) % len(COLORS)])
             deadline = time.monotonic() + args.timeout
             await asyncio.gather(*(sup.wait_ready(p, deadline) for p in group))
