@@ -226,7 +226,8 @@ def _day_start(d: date) -> datetime:
 def _tsquery(q: str) -> sa.ColumnElement[Any]:
     # Prefix matching on every word: « beret 92 » finds « Beretta 92FS ».
     words = [w for w in "".join(c if c.isalnum() else " " for c in normalise(q)).split() if w]
-    return sa.func.to_tsquery(sa.literal_column("'simple'"), " & ".join(f"{w}:*" for w in words) or "''")
+    # No word at all (« % », « _ », a lone quote): an empty query, which matches nothing ("''" is not a tsquery).
+    return sa.func.to_tsquery(sa.literal_column("'simple'"), " & ".join(f"{w}:*" for w in words))
 
 
 DOSSIER_SORTS = {
