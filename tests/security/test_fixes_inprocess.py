@@ -4,6 +4,7 @@ PostgreSQL): the running stack only shows them once it has been restarted on thi
 from __future__ import annotations
 
 import csv
+import sys
 import io
 import zipfile
 from types import SimpleNamespace
@@ -28,3 +29,42 @@ async def test_free_text_without_a_word_is_an_empty_query_not_a_database_error(q
                                                .op("@@")(_tsquery("beret")))) is True
     finally:
         await engine.dispose()
+
+
+@pytest.fixture(scope="module")
+async def edge():  # type: ignore[no-untyped-def]
+    """The public edge built from this code, with no upstream reached by these requests."""
+    if "gateway" in sys.modules and getattr(sys.modules["gateway"], "__file__", None) is None:
+        del sys.modules["gateway"]
+    from eaps_kit.testing import TestKeys, app_client
+    from gateway.app import create_edge_app
+    from gateway.config import GatewaySettings
+
+    app = create_edge_app("public", GatewaySettings(rate_limit_enabled=False), token_verifier=TestKeys().verifier())
+    async with app_client(app) as client:
+        yield client
+
+
+async def test_edge_api_answers_carry_security_headers(edge) -> None:  # type: ignore[no-untyped-def]
+    for path in ("/health/live", "/api/v1/nulle-part", "/internal/dossiers/x"):
+        r = await edge.get(path)
+        assert r.headers["x-content-type-options"] == "nosniff", (path, r.headers)
+        assert r.headers["x-frame-options"] == "DENY"
+        assert r.headers["referrer-policy"] == "no-referrer"
+        assert "default-src 'none'" in r.headers["content-security-policy"]
+        assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
+
+
+async def test_the_portals_own_policy_is_kept(edge) -> None:  # type: ignore[no-untyped-def]
+    r = await edge.get("/")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    assert r.headers.get_list("content-security-policy") == [r.headers["content-security-policy"]]  # one, theirs
+    assert "script-src 'self'" in r.headers["content-security-policy"]
+
+
+@pytest.mark.parametrize("query", ["number=EAPS%00", "document_type=P%00C", "q=%00"])
+async def test_a_nul_character_in_the_query_is_refused_at_the_edge(edge, query: str) -> None:  # type: ignore[no-untyped-def]
+    for path in ("/api/v1/search/dossiers", "/api/v1/documents", "/api/v1/classification/items"):
+        r = await edge.get(f"{path}?{query}")
+        assert r.status_code == 400 and r.headers["content-type"].startswith("application/problem+json"), r.text
+        assert "caractère nul" in r.json()["detail"]

@@ -66,6 +66,40 @@ class RequestIdMiddleware:
             telemetry.request_id_var.reset(token)
 
 
+# Set on every answer of the edge that does not carry its own (the portals set theirs): API answers
+# are never sniffed, framed nor allowed to load anything; an HTML page without a policy gets one
+# that fits the portals (own origin only).
+_API_CSP = b"default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+_HTML_CSP = (b"default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
+             b"object-src 'none'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'")
+_SECURITY_HEADERS = ((b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),
+                     (b"referrer-policy", b"no-referrer"))
+
+
+class SecurityHeadersMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {k.lower() for k, _ in headers}
+                headers += [(k, v) for k, v in _SECURITY_HEADERS if k not in present]
+                if b"content-security-policy" not in present:
+                    ctype = next((v for k, v in headers if k.lower() == b"content-type"), b"")
+                    headers.append((b"content-security-policy",
+                                    _HTML_CSP if ctype.lower().startswith(b"text/html") else _API_CSP))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
 def _unsafe_path(path: str) -> bool:
     """Dot segments or empty segments could be normalised by a client library into another path
     than the one the rules saw (e.g. /api/v1/dossiers/../../../internal/...)."""
@@ -209,6 +243,7 @@ def create_edge_app(edge: Edge, settings: GatewaySettings | None = None, *,
 
     FastAPIInstrumentor.instrument_app(app, excluded_urls="health/live,health/ready")
     app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware)
     return app
 
 
@@ -217,6 +252,8 @@ async def _handle(state: EdgeState, request: Request) -> Response:
     method, path = request.method, request.scope["path"]
     match = None if _unsafe_path(path) or path.startswith("/internal/") or path == "/internal" \
         else state.rules.match(method, path)
+    if b"%00" in (request.scope.get("query_string") or b"").lower():  # PostgreSQL text never holds NUL
+        raise ProblemError(400, "La requête contient un caractère non autorisé (caractère nul).")
     principal: Principal | None = None
     auth_error: ProblemError | None = None
     token = bearer_token(request)
