@@ -76,7 +76,11 @@ def dossier_columns(ref: Reference) -> list[Column]:
 
 
 def _sum(lines: list[dict[str, Any]], key: str) -> int:
-    return sum(int(ln.get(key) if ln.get(key) is not None else ln.get("quantity") or 0) for ln in lines)
+    total = 0
+    for ln in lines:
+        value = ln.get(key)
+        total += int(value if value is not None else ln.get("quantity") or 0)
+    return total
 
 
 def authorisation_columns(ref: Reference) -> list[Column]:
@@ -129,12 +133,20 @@ def _csv_text(value: Any, kind: str) -> str:
     if value is None:
         return ""
     if kind == "datetime":
-        return value.strftime("%d/%m/%Y %H:%M")
+        return str(value.strftime("%d/%m/%Y %H:%M"))
     if kind == "date":
-        return value.strftime("%d/%m/%Y")
+        return str(value.strftime("%d/%m/%Y"))
     if kind == "decimal":
         return f"{Decimal(value):.2f}".replace(".", ",")
-    return str(value)
+    return _literal(str(value))
+
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _literal(text: str) -> str:
+    """A text a spreadsheet would evaluate (=, +, -, @…) keeps its letters behind a quote (OWASP CSV injection)."""
+    return "'" + text if text.startswith(FORMULA_START) else text
 
 
 async def stream_csv(factory: async_sessionmaker[AsyncSession], query: sa.Select[Any],
@@ -178,8 +190,14 @@ class _XlsxWriter:
             for c in self.columns:
                 v = c.value(row)
                 if v is not None and c.kind in ("datetime", "date", "decimal"):
-                    cell = WriteOnlyCell(self.ws, value=v if c.kind != "decimal" else Decimal(v))
+                    cell = WriteOnlyCell(self.ws)
+                    # Set after creation: the stubs' WriteOnlyCell(value=) omits Decimal, Cell.value takes it.
+                    cell.value = v if c.kind != "decimal" else Decimal(v)
                     cell.number_format = self._templates[c.kind]
+                    out.append(cell)
+                elif isinstance(v, str) and v.startswith("="):
+                    cell = WriteOnlyCell(self.ws, value=v)
+                    cell.data_type = "s"  # openpyxl would write a text starting with = as a formula
                     out.append(cell)
                 else:
                     out.append(v)

@@ -25,7 +25,7 @@ def create_app(settings: Settings | None = None, *, token_verifier: TokenVerifie
     reference()  # a broken reference file stops the start, not a user's request
 
     async def start(runtime: Runtime) -> None:
-        owned = []
+        owned: list[HttpClassification | HttpDocuments] = []
         cls = classification
         if cls is None:
             cls = HttpClassification(settings.classification_url, timeout=settings.classification_timeout)

@@ -7,9 +7,10 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
+from sqlalchemy import CursorResult
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -147,8 +148,8 @@ class DossierRepository:
         d.updated_at = at
         values = to_row(d)
         values.pop("id")
-        result = await self.session.execute(
-            sa.update(dossiers).where(dossiers.c.id == d.id, dossiers.c.version == d.version - 1).values(**values))
+        result = cast(CursorResult[Any], await self.session.execute(
+            sa.update(dossiers).where(dossiers.c.id == d.id, dossiers.c.version == d.version - 1).values(**values)))
         if result.rowcount != 1:  # the caller holds the row lock, so this is a programming error
             raise RuntimeError("dossier saved without its row lock")
         await self.session.execute(sa.insert(dossier_revisions).values(

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
+from sqlalchemy import CursorResult
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,16 +17,16 @@ from dossier.adapters.repository import normalise
 
 async def insert_message(session: AsyncSession, **values: Any) -> bool:
     """Insert a message once (an officer's message redelivered keeps its id)."""
-    result = await session.execute(pg_insert(dossier_messages).values(**values)
-                                   .on_conflict_do_nothing(index_elements=[dossier_messages.c.id]))
+    result = cast(CursorResult[Any], await session.execute(
+        pg_insert(dossier_messages).values(**values).on_conflict_do_nothing(index_elements=[dossier_messages.c.id])))
     return bool(result.rowcount)
 
 
 async def mark_read(session: AsyncSession, dossier_id: uuid.UUID, at: datetime) -> int:
-    result = await session.execute(
+    result = cast(CursorResult[Any], await session.execute(
         sa.update(dossier_messages).where(dossier_messages.c.dossier_id == dossier_id,
                                           dossier_messages.c.read_by_applicant_at.is_(None))
-        .values(read_by_applicant_at=at))
+        .values(read_by_applicant_at=at)))
     return int(result.rowcount or 0)
 
 
@@ -50,8 +51,8 @@ def authorisation_values(snap: Any, *, dossier_id: uuid.UUID, registration_numbe
 
 
 async def save_authorisation(session: AsyncSession, values: dict[str, Any]) -> bool:
-    result = await session.execute(pg_insert(authorisations).values(**values)
-                                   .on_conflict_do_nothing(index_elements=[authorisations.c.id]))
+    result = cast(CursorResult[Any], await session.execute(
+        pg_insert(authorisations).values(**values).on_conflict_do_nothing(index_elements=[authorisations.c.id])))
     return bool(result.rowcount)
 
 
@@ -73,6 +74,6 @@ async def change_authorisation_status(session: AsyncSession, authorisation_id: u
 
 async def set_authorisation_pdf(session: AsyncSession, authorisation_id: uuid.UUID,
                                 document_id: uuid.UUID) -> bool:
-    result = await session.execute(sa.update(authorisations).where(authorisations.c.id == authorisation_id)
-                                   .values(pdf_document_id=document_id))
+    result = cast(CursorResult[Any], await session.execute(
+        sa.update(authorisations).where(authorisations.c.id == authorisation_id).values(pdf_document_id=document_id)))
     return bool(result.rowcount)

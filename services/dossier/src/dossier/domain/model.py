@@ -198,7 +198,8 @@ def profile_errors(general: dict[str, Any], ref: Reference) -> list[FieldError]:
                                      "Indiquez d'abord si vous êtes un professionnel ou un particulier."))
         elif profile not in ref.kinds[kind]["profiles"]:
             choices = ", ".join(ref.kinds[kind]["profiles"])
-            errors.append(FieldError("profile", f"Ce profil n'existe pas pour un {ref.kind_label(kind).lower()} ; "
+            kind_label = (ref.kind_label(kind) or "").lower()
+            errors.append(FieldError("profile", f"Ce profil n'existe pas pour un {kind_label} ; "
                                                 f"profils possibles : {choices}."))
     details = general.get("profile_details") or {}
     allowed = set(ref.fields_for(kind, profile, general.get("flow"))) if kind else set()

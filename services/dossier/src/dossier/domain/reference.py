@@ -66,7 +66,7 @@ class Reference:
                 names.append(code)
         return names
 
-    def field_required(self, code: str, kind: str, flow: str | None) -> bool:
+    def field_required(self, code: str, kind: str | None, flow: str | None) -> bool:
         pf = self.profile_fields[code]
         if pf.required_for_flows:
             return flow in pf.required_for_flows
