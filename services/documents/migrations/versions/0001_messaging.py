@@ -4,7 +4,6 @@ Revision ID: 0001
 Revises:
 """
 from alembic import op
-
 from eaps_kit.messaging import create_messaging_tables
 
 revision = "0001"

@@ -14,7 +14,7 @@ import logging
 import uuid
 from collections.abc import AsyncIterable
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from eaps_contracts.events.documents_v1 import (
@@ -26,6 +26,7 @@ from eaps_contracts.events.documents_v1 import (
 from eaps_kit.db import transaction
 from eaps_kit.messaging import add_event
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from sqlalchemy import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from documents import views
@@ -371,8 +372,8 @@ async def reconcile(deps: Deps, *, grace_seconds: float) -> dict[str, int]:
                 continue
             log.warning("reconciliation: removing document %s whose object is missing", row["id"])
             async with transaction(deps.session_factory) as session:
-                deleted = await session.execute(sa.delete(documents).where(
-                    documents.c.id == row["id"], documents.c.object_key == row["object_key"]))
+                deleted = cast(CursorResult[Any], await session.execute(sa.delete(documents).where(
+                    documents.c.id == row["id"], documents.c.object_key == row["object_key"])))
                 if deleted.rowcount:
                     await add_event(session, DocumentDeletedV1(
                         document_id=row["id"], owner_account_id=row["owner_account_id"],
