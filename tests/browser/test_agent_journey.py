@@ -90,6 +90,12 @@ def staff(stack: Any) -> dict[str, Staff]:
 
 
 @pytest.fixture(scope="session")
+def hunter(stack: Any) -> Applicant:
+    """The demo hunter (identity's seed), signed in once for the whole session."""
+    return Applicant(PUBLIC, *HUNTER)
+
+
+@pytest.fixture(scope="session")
 def chromium() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
@@ -156,8 +162,7 @@ def transmitted_dossier(applicant: Applicant) -> dict[str, Any]:
 
 
 def test_officer_instructs_a_dossier_from_completion_to_signed_authorisation(
-        chromium: Any, agent_url: str, staff: dict[str, Staff]) -> None:
-    hunter = Applicant(PUBLIC, *HUNTER)
+        chromium: Any, agent_url: str, staff: dict[str, Staff], hunter: Applicant) -> None:
     dossier = transmitted_dossier(hunter)
     number = dossier["number"]
 
@@ -283,8 +288,7 @@ def test_officer_instructs_a_dossier_from_completion_to_signed_authorisation(
 
 
 def test_four_eyes_a_supervisor_cannot_sign_what_they_proposed(
-        chromium: Any, agent_url: str, staff: dict[str, Staff]) -> None:
-    hunter = Applicant(PUBLIC, *HUNTER)
+        chromium: Any, agent_url: str, staff: dict[str, Staff], hunter: Applicant) -> None:
     number = transmitted_dossier(hunter)["number"]
     page = new_page(chromium, agent_url)
     sign_in(page, staff["supervisor2"])
