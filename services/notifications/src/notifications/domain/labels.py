@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from eaps_contracts.events.notifications_v1 import DecisionChange
 
 
 @lru_cache(maxsize=1)
@@ -25,7 +26,7 @@ def _norm(code: str) -> str:
 @dataclass(frozen=True)
 class StatusInfo:
     label: str
-    change: str | None
+    change: DecisionChange | None  # the public feed's name for it, from labels.yaml
 
 
 def authorisation_status(code: str) -> StatusInfo:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any, cast
 
 import sqlalchemy as sa
 from eaps_kit.auth import Principal
 from eaps_kit.problems import ProblemError
 from fastapi import APIRouter, Depends, Query
+from sqlalchemy import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifications import views
@@ -43,12 +45,12 @@ async def unread_notifications_count(
 async def mark_all_notifications_read(
     p: Principal = Depends(require_person), s: AsyncSession = Depends(session), now: Clock = Depends(clock)
 ) -> MarkedRead:
-    result = await s.execute(
+    result = cast(CursorResult[Any], await s.execute(
         sa.update(in_app)
         .where(in_app.c.recipient_account_id == p.account_id, in_app.c.read_at.is_(None))
         .values(read_at=now.now())
-    )
-    return MarkedRead(marked=result.rowcount or 0)  # type: ignore[attr-defined]
+    ))
+    return MarkedRead(marked=result.rowcount or 0)
 
 
 @router.post("/{notification_id}/read", response_model=NotificationRead, summary="Marquer une notification comme lue")
