@@ -39,7 +39,8 @@ def print_totp(secret: str, email: str, out: TextIO, qr_png: str | None = None) 
     qr.add_data(uri)
     qr.print_ascii(out=out)
     if qr_png:
-        qrcode.make(uri).save(qr_png)
+        with open(qr_png, "wb") as png:
+            qrcode.make(uri).save(png)
         out.write(f"  QR code enregistré dans {qr_png}\n")
 
 
