@@ -24,6 +24,9 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
+# The shared services the figures ran against (one line of the report's header).
+SERVICES = ("- Services: PostgreSQL 15, RabbitMQ 3.10, Redis 7 on loopback; "
+            "S3 server moto (in-process) or s3rver (stack); clamd from Debian.")
 
 # (name, module and arguments, needs the stack, detail page)
 BENCHMARKS = [
@@ -49,7 +52,8 @@ def machine() -> str:
                 if line.startswith("model name")), platform.processor())
     mem = int(next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines()
                    if line.startswith("MemTotal"))) / 1024 / 1024
-    return f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB, {platform.system()} {platform.release()}, Python {platform.python_version()}"
+    return (f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB, {platform.system()} {platform.release()}, "
+            f"Python {platform.python_version()}")
 
 
 def stack_ready() -> bool:
@@ -87,7 +91,8 @@ def main() -> int:
             t = time.monotonic()
             proc = subprocess.run([PY, "-m", *cmd], cwd=ROOT, capture_output=True, text=True, timeout=3600)
             took = time.monotonic() - t
-            out = (proc.stdout.strip() or "") + (f"\n[exit {proc.returncode}]\n{proc.stderr[-3000:]}" if proc.returncode else "")
+            failure = f"\n[exit {proc.returncode}]\n{proc.stderr[-3000:]}" if proc.returncode else ""
+            out = (proc.stdout.strip() or "") + failure
             print(out, flush=True)
             link = f" Reading and method: [{detail}]({detail})." if detail else ""
             sections.append(f"## {name}\n\nCommand: `.venv/bin/python -m {' '.join(cmd)}` ({took:.0f} s).{link}\n\n"
@@ -106,7 +111,7 @@ operation). Timing goals live here, never in tests.
 - Date: {started:%Y-%m-%d %H:%M} UTC
 - Machine: {machine()}
 - Load average when the run started: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}
-- Services: PostgreSQL 15, RabbitMQ 3.10, Redis 7 on loopback; S3 server moto (in-process) or s3rver (stack); clamd from Debian.
+{SERVICES}
 
 """
     Path(args.output).write_text(header + "\n".join(sections))
