@@ -3,6 +3,8 @@ sign-in, sign-out, password reset; SOPRANO home (§2) and the OPPD habilitation 
 
 from __future__ import annotations
 
+import time
+import uuid
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query
@@ -14,6 +16,7 @@ from gateway.portal.common import ApiError, Ctx, Portal, form_errors, safe_retur
 KINDS = [("individual", "Particulier", "Chasseur, tireur sportif, pratiquant de ball-trap…"),
          ("professional", "Professionnel", "Commerçant, fabricant, armurier…")]
 REGISTRATION_FIELDS = ["first_name", "last_name", "email", "phone", "company_name", "siret", "eori", "profile"]
+PROFILES_CACHE_SECONDS = 300  # reference data: a form shown again must not spend the sign-in rate limit
 
 
 def routes(portal: Portal) -> APIRouter:
@@ -26,9 +29,15 @@ def routes(portal: Portal) -> APIRouter:
         return await page(ctx, "applicant/landing.html", page_title="Accueil")
 
     # --- registration --------------------------------------------------------------------------
+    cache: dict[str, Any] = {}
+
     async def profiles(ctx: Ctx) -> dict[str, list[dict[str, str]]]:
+        if cache.get("until", 0.0) > time.monotonic():
+            cached: dict[str, list[dict[str, str]]] = cache["profiles"]
+            return cached
         data: dict[str, list[dict[str, str]]] = await ctx.api.get("/api/v1/identity/registrations/profiles",
                                                                   anonymous=True)
+        cache.update(profiles=data, until=time.monotonic() + PROFILES_CACHE_SECONDS)
         return data
 
     async def registration_page(ctx: Ctx, kind: str | None, values: dict[str, Any], errors: dict[str, str],
@@ -230,9 +239,39 @@ def routes(portal: Portal) -> APIRouter:
     async def soprano(ctx: Ctx = Depends(portal.signed_in)) -> Response:
         services = await ctx.api.get("/api/v1/identity/teleservices")
         requests = await ctx.api.get("/api/v1/identity/habilitation-requests")
+        invitations = await ctx.api.get("/api/v1/identity/invitations")
         me = await ctx.api.get("/api/v1/identity/me")
         return await page(ctx, "applicant/soprano.html", page_title="Accueil SOPRANO", active_nav="/soprano",
-                          teleservices=services, requests=requests, me=me)
+                          teleservices=services, requests=requests, invitations=invitations, me=me)
+
+    # --- invitations to join a company (the link of identity's invitation email) -------------------
+    async def invitations_page(ctx: Ctx, errors: dict[str, str] | None = None, status: int = 200) -> Response:
+        items = await ctx.api.get("/api/v1/identity/invitations")
+        return await page(ctx, "applicant/invitations.html", status, page_title="Mes invitations",
+                          active_nav="/soprano", invitations=items, errors=errors or {})
+
+    @r.get("/soprano/invitations")
+    async def invitations(ctx: Ctx = Depends(portal.signed_in)) -> Response:
+        return await invitations_page(ctx)
+
+    @r.post("/soprano/invitations/{invitation_id}/acceptation")
+    async def accept_invitation(invitation_id: uuid.UUID, ctx: Ctx = Depends(portal.signed_in)) -> Response:
+        await ctx.form()
+        try:
+            operator = await ctx.api.post(f"/api/v1/identity/invitations/{invitation_id}/accept")
+        except ApiError as exc:
+            if exc.status in (403, 404):
+                raise  # another person's invitation, or none: the French 404 page
+            return await invitations_page(ctx, {"_": exc.detail}, exc.status if exc.status in (409, 410) else 422)
+        # The tokens name the company from now on: take fresh ones, and the account facts with them.
+        await ctx.api.token(True)
+        me = await ctx.api.get("/api/v1/identity/me")
+        assert ctx.session is not None
+        ctx.session.account.update({k: me.get(k) for k in ("access_level", "operator_id", "operator_role",
+                                                           "company_name", "siret")})
+        ctx.flash(f"Vous avez rejoint l'entreprise {operator['name']}. Vous voyez désormais ses dossiers et "
+                  "ses autorisations.", title="Invitation acceptée")
+        return await ctx.redirect("/soprano")
 
     async def habilitation_page(ctx: Ctx, values: dict[str, Any], errors: dict[str, str],
                                 status: int = 200) -> Response:

@@ -1,19 +1,25 @@
 """« Déposer un nouveau dossier » (user guide §4): the four-step wizard. Every action saves the
 draft through the dossier API (with If-Match), so nothing typed and saved is lost — not even
 when the session expires. The classification aid is driven by GET parameters (each choice
-reloads the page: JavaScript only submits the choice for you)."""
+reloads the page: JavaScript only submits the choice for you).
+
+A step form posted after the session ended (« Sauvegarder ma saisie », « Étape suivante ») is
+kept for an hour under an unguessable key; the person signs in again, comes back to the step and
+what they typed is saved into the draft then (with their new token: only the owner can)."""
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse, Response
+from starlette.datastructures import FormData
 
 from gateway.portal.applicant.helpers import flatten, is_xhr, nested, page, text
-from gateway.portal.common import ApiError, Ctx, Portal, form_errors
+from gateway.portal.common import ApiError, Ctx, Portal, SessionExpired, form_errors
 
 PARTY_FIELDS = ["name", "siret", "eori", "email", "phone", "address.line1", "address.line2", "address.postal_code",
                 "address.city", "address.country"]
@@ -22,6 +28,32 @@ APPLICANT_FIELDS = ["first_name", "last_name", "company_name", "email", "phone",
 # API error paths that name a group rather than one field: link them to the group's first field.
 ALIASES = {"applicant.address": "applicant.address.line1", "sender": "sender.name", "recipient": "recipient.name"}
 STEP_PAGES = {1: "etape-1", 2: "etape-2", 3: "etape-3", 4: "etape-4"}
+RESUME_SECONDS = 3600
+SAVED = ("Votre saisie a été sauvegardée. Vous pourrez reprendre votre demande plus tard "
+         "depuis le tableau « Dossiers à traiter ».")
+
+
+async def keep_for_after_sign_in(ctx: Ctx, dossier_id: uuid.UUID, step: int, form: FormData) -> Response:
+    """The session is gone: keep the step's form, send the person to sign in and back to the step."""
+    key = secrets.token_urlsafe(24)
+    fields = [(k, v) for k, v in form.multi_items() if isinstance(v, str) and k != "csrf_token"]
+    await ctx.store.stash(f"reprise:{key}", {"dossier_id": str(dossier_id), "step": step, "fields": fields},
+                          RESUME_SECONDS)
+    back = f"/eaps/dossiers/{dossier_id}/etape-{step}?reprise={key}"
+    ctx.session = None
+    response = await ctx.redirect(f"{ctx.portal.config.sign_in_page}?retour={quote(back, safe='')}&expiree=1")
+    response.delete_cookie(ctx.portal.config.cookie_name, path="/")
+    return response
+
+
+async def take_back(ctx: Ctx, dossier_id: uuid.UUID, step: int, key: str | None) -> FormData | None:
+    """The form kept by keep_for_after_sign_in for this dossier's step, once."""
+    if not key:
+        return None
+    kept = await ctx.store.unstash(f"reprise:{key[:64]}")
+    if not kept or kept.get("dossier_id") != str(dossier_id) or kept.get("step") != step:
+        return None
+    return FormData([(str(k), str(v)) for k, v in kept.get("fields") or []])
 
 
 def _aid_state(connu: str | None, categorie: str | None, field1: str | None, field2: str | None,
@@ -131,7 +163,11 @@ def routes(portal: Portal) -> APIRouter:
                          field1: str | None = Query(None, max_length=64),
                          field2: str | None = Query(None, max_length=64),
                          r: list[str] = Query([], max_length=20),
-                         bien: str | None = Query(None, max_length=128)) -> Response:
+                         bien: str | None = Query(None, max_length=128),
+                         reprise: str | None = Query(None, max_length=64)) -> Response:
+        kept = await take_back(ctx, dossier_id, 1, reprise)
+        if kept is not None:
+            return await apply_informations(ctx, dossier_id, kept, "save")
         return await step1(ctx, dossier_id, _aid_state(connu, categorie, field1, field2, r, bien))
 
     def informations_body(form: Any, ref: dict[str, Any]) -> dict[str, Any]:
@@ -154,11 +190,18 @@ def routes(portal: Portal) -> APIRouter:
         return body
 
     @r.post("/eaps/dossiers/{dossier_id}/etape-1/informations")
-    async def save_informations(dossier_id: uuid.UUID, ctx: Ctx = Depends(portal.signed_in)) -> Response:
+    async def save_informations(dossier_id: uuid.UUID, ctx: Ctx = Depends(portal.page)) -> Response:
         form = await ctx.form()
+        if not ctx.signed_in:
+            return await keep_for_after_sign_in(ctx, dossier_id, 1, form)
+        try:
+            return await apply_informations(ctx, dossier_id, form, text(form, "action") or "refresh")
+        except SessionExpired:
+            return await keep_for_after_sign_in(ctx, dossier_id, 1, form)
+
+    async def apply_informations(ctx: Ctx, dossier_id: uuid.UUID, form: FormData, action: str) -> Response:
         ref = await reference(ctx)
         body = informations_body(form, ref)
-        action = text(form, "action") or "refresh"
         aid = _aid_state(text(form, "connu"), text(form, "categorie"), text(form, "field1"), text(form, "field2"),
                          [str(a) for a in form.getlist("r")], text(form, "bien"))
         try:
@@ -173,8 +216,7 @@ def routes(portal: Portal) -> APIRouter:
         if action == "next":
             return await validate1(ctx, dossier_id, aid)
         if action == "save":
-            ctx.flash("Votre saisie a été sauvegardée. Vous pourrez reprendre votre demande plus tard "
-                      "depuis le tableau « Dossiers à traiter ».")
+            ctx.flash(SAVED)
         q = _aid_query(aid)
         return await ctx.redirect(f"/eaps/dossiers/{dossier_id}/etape-1" + (f"?{q}" if q else "") + "#informations")
 
@@ -267,7 +309,11 @@ def routes(portal: Portal) -> APIRouter:
                           library=library["items"], errors=errors or {}, scanning=scanning, step=2)
 
     @r.get("/eaps/dossiers/{dossier_id}/etape-2")
-    async def step2_page(dossier_id: uuid.UUID, ctx: Ctx = Depends(portal.signed_in)) -> Response:
+    async def step2_page(dossier_id: uuid.UUID, ctx: Ctx = Depends(portal.signed_in),
+                         reprise: str | None = Query(None, max_length=64)) -> Response:
+        kept = await take_back(ctx, dossier_id, 2, reprise)
+        if kept is not None:
+            return await apply_demandeur(ctx, dossier_id, kept, "save")
         return await step2(ctx, dossier_id)
 
     def demandeur_body(form: Any) -> dict[str, Any]:
@@ -278,10 +324,17 @@ def routes(portal: Portal) -> APIRouter:
         return body
 
     @r.post("/eaps/dossiers/{dossier_id}/etape-2/demandeur")
-    async def save_demandeur(dossier_id: uuid.UUID, ctx: Ctx = Depends(portal.signed_in)) -> Response:
+    async def save_demandeur(dossier_id: uuid.UUID, ctx: Ctx = Depends(portal.page)) -> Response:
         form = await ctx.form()
+        if not ctx.signed_in:
+            return await keep_for_after_sign_in(ctx, dossier_id, 2, form)
+        try:
+            return await apply_demandeur(ctx, dossier_id, form, text(form, "action") or "save")
+        except SessionExpired:
+            return await keep_for_after_sign_in(ctx, dossier_id, 2, form)
+
+    async def apply_demandeur(ctx: Ctx, dossier_id: uuid.UUID, form: FormData, action: str) -> Response:
         body = demandeur_body(form)
-        action = text(form, "action") or "save"
         try:
             await ctx.api.put(f"/api/v1/dossiers/{dossier_id}/demandeur", json=body, if_match=text(form, "version"))
         except ApiError as exc:
@@ -291,8 +344,7 @@ def routes(portal: Portal) -> APIRouter:
                                values=flatten(body), status=exc.status)
         if action == "next":
             return await validate2(ctx, dossier_id)
-        ctx.flash("Votre saisie a été sauvegardée. Vous pourrez reprendre votre demande plus tard "
-                  "depuis le tableau « Dossiers à traiter ».")
+        ctx.flash(SAVED)
         return await ctx.redirect(f"/eaps/dossiers/{dossier_id}/etape-2")
 
     async def validate2(ctx: Ctx, dossier_id: uuid.UUID) -> Response:
