@@ -30,6 +30,7 @@ ROUTES = [
     ("GET", "/api/v1/identity/invitations", None, APPLICANT),
     ("POST", f"/api/v1/identity/invitations/{ANY}/accept", None, APPLICANT),
     ("GET", "/api/v1/identity/officers/me", None, STAFF),
+    ("GET", "/api/v1/identity/officers", None, {"supervisor"}),
     ("GET", "/api/v1/identity/pae/habilitation-requests", None, {"pae_agent"}),
     ("GET", f"/api/v1/identity/pae/habilitation-requests/{ANY}", None, {"pae_agent"}),
     ("POST", f"/api/v1/identity/pae/habilitation-requests/{ANY}/grant", {}, {"pae_agent"}),

@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import unquote
 
 import sqlalchemy as sa
-from eaps_kit.auth import INTERNAL_AUDIENCE, Principal, require, require_pae_agent
+from eaps_kit.auth import INTERNAL_AUDIENCE, Principal, require, require_pae_agent, require_supervisor
 from eaps_kit.problems import ProblemError
 from fastapi import APIRouter, Depends, Query, Request, Response
 
@@ -20,6 +20,7 @@ from identity.entrypoints.api.deps import client_ip, get_identity
 from identity.entrypoints.api.schemas import (
     GrantIn,
     HabilitationRead,
+    OfficerListItem,
     OfficerSignIn,
     RefreshIn,
     RefuseIn,
@@ -61,6 +62,25 @@ async def read_officer_me(who: Principal = Depends(require_staff), ident: Identi
     if acc is None:
         raise ProblemError(404, "Ce compte n'existe pas.")
     return acc
+
+
+# Staff who can be given a case: instruction accepts officers and supervisors as assignees.
+ASSIGNABLE_ROLES = ("officer", "supervisor")
+
+
+@officer.get("", response_model=list[OfficerListItem],
+             summary="Agents instructeurs (pour attribuer un dossier)")
+async def list_officers(who: Principal = Depends(require_supervisor),
+                        ident: Identity = Depends(get_identity)) -> list[dict[str, Any]]:
+    assignable = sa.or_(*(accounts.c.roles.contains([role]) for role in ASSIGNABLE_ROLES))
+    query = (sa.select(accounts.c.id, accounts.c.first_name, accounts.c.last_name, accounts.c.roles,
+                       accounts.c.status)
+             .where(accounts.c.category == "staff", assignable)
+             .order_by(accounts.c.last_name, accounts.c.first_name, accounts.c.id))
+    async with ident.session_factory() as session:
+        rows = (await session.execute(query)).all()
+    return [{"id": r.id, "display_name": f"{r.first_name} {r.last_name}", "roles": list(r.roles),
+             "active": r.status == "active"} for r in rows]
 
 
 @pae.get("/habilitation-requests", response_model=list[HabilitationRead],

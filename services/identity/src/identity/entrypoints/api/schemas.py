@@ -171,6 +171,15 @@ class StaffRead(BaseModel):
     pae_code: str | None
 
 
+class OfficerListItem(BaseModel):
+    """An instructing officer as a supervisor sees it to assign a case: no email, no secret, no TOTP data."""
+
+    id: uuid.UUID
+    display_name: str
+    roles: list[str]
+    active: bool
+
+
 class HabilitationCreate(In):
     pae_code: str = Field(min_length=1, max_length=40)
     company_name: str = Field(min_length=1, max_length=200)
