@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from documents.adapters.orm import documents, pinned_documents
-from documents.domain.model import Owner
+from documents.domain.model import Origin, Owner
 
 SORTS: dict[str, sa.ColumnElement[Any]] = {
     "created_at": documents.c.created_at,
@@ -33,6 +33,14 @@ async def get_document(session: AsyncSession, owner: Owner, document_id: uuid.UU
     query = sa.select(documents).where(documents.c.id == document_id, owned_by(documents, owner))
     if for_update:
         query = query.with_for_update()
+    row = (await session.execute(query)).mappings().first()
+    return dict(row) if row else None
+
+
+async def get_generated(session: AsyncSession, document_id: uuid.UUID) -> dict[str, Any] | None:
+    """A document the administration produced (authorisation PDF), for an officer: whoever holds it.
+    An applicant's uploaded document is never found this way."""
+    query = sa.select(documents).where(documents.c.id == document_id, documents.c.origin == Origin.GENERATED.value)
     row = (await session.execute(query)).mappings().first()
     return dict(row) if row else None
 

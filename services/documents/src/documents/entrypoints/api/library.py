@@ -1,5 +1,6 @@
-"""« Mes documents »: the owner's library (applicants on the public portal), and the pinned
-copies of transmitted dossiers (their owner, or an instructing officer)."""
+"""« Mes documents »: the owner's library (applicants on the public portal), the pinned
+copies of transmitted dossiers (their owner, or an instructing officer), and the documents the
+administration generated (authorisation PDFs), which instructing officers read too."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import tempfile
 import uuid
 from typing import Literal
 
+from eaps_kit.auth import Principal, require_officer
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import FileResponse, StreamingResponse
 from starlette.background import BackgroundTask
@@ -109,6 +111,21 @@ async def _spool_verified(deps: Deps, key: str, expected: str) -> str:
         os.unlink(path)
         raise
     return path
+
+
+@router.get("/generated/{document_id}/content", response_class=Response,
+            summary="Télécharger un document produit par l'administration (agents instructeurs)")
+async def download_generated(document_id: uuid.UUID, officer: Principal = Depends(require_officer),
+                             deps: Deps = Depends(get_deps)) -> Response:
+    with problems(deps.settings.retry_after_seconds):
+        async with deps.session_factory() as session:
+            row = await views.get_generated(session, document_id)
+        if row is None:
+            raise NotFound(NOT_FOUND)
+        chunks = await deps.store.open(deps.settings.library_bucket, row["object_key"])
+    return StreamingResponse(chunks, media_type=row["content_type"], headers={
+        "Content-Disposition": content_disposition(row["filename"]), "Content-Length": str(row["size"]),
+        "X-Content-Type-Options": "nosniff", "X-Checksum-Sha256": row["sha256"], "Cache-Control": "private, no-store"})
 
 
 @router.get("/{document_id}", response_model=DocumentRead, summary="Consulter un document")
