@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from joserfc import jwt
 from joserfc.jwk import KeySet, KeySetSerialization, OKPKey
@@ -75,7 +75,7 @@ def bearer(token: str) -> dict[str, str]:
 import asyncio  # noqa: E402
 import contextlib  # noqa: E402
 import socket  # noqa: E402
-from collections.abc import AsyncIterator  # noqa: E402
+from collections.abc import AsyncIterator, Awaitable, Callable  # noqa: E402
 
 import httpx  # noqa: E402
 import uvicorn  # noqa: E402
@@ -123,7 +123,10 @@ async def serve_app(app: FastAPI, port: int | None = None) -> AsyncIterator[str]
         await task
 
 
-async def eventually(check, *, timeout: float = 20.0, interval: float = 0.1):  # type: ignore[no-untyped-def]
+_T = TypeVar("_T")
+
+
+async def eventually(check: Callable[[], _T | Awaitable[_T]], *, timeout: float = 20.0, interval: float = 0.1) -> _T:
     """Poll ``check`` (sync or async) until it returns a truthy value; return it.
 
     Raises AssertionError with the last value or error when the bound is reached; this bounds
@@ -133,9 +136,8 @@ async def eventually(check, *, timeout: float = 20.0, interval: float = 0.1):  #
     last: object = None
     while True:
         try:
-            value = check()
-            if asyncio.iscoroutine(value):
-                value = await value
+            produced = check()
+            value = cast(_T, await produced if asyncio.iscoroutine(produced) else produced)
             if value:
                 return value
             last = value

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import asyncpg
 import orjson
@@ -127,7 +128,7 @@ class OutboxRelay:
             self.published_total += len(ok)
             return len(ok)
 
-    async def _publish(self, row: sa.Row) -> None:  # type: ignore[type-arg]
+    async def _publish(self, row: sa.Row[Any]) -> None:
         headers = dict(row.headers or {})
         ctx = telemetry.extract_context(headers)
         with telemetry.tracer("eaps.outbox").start_as_current_span(
