@@ -1,4 +1,6 @@
-"""Read-side queries. Every query is scoped to its owner: another owner's id is simply not found."""
+"""Read-side queries. Every query is scoped to its owner: another owner's id is simply not found.
+The supervisors' oversight queries (``all_endpoints``, ``endpoint_deliveries``) read across owners
+and never return a secret."""
 
 from __future__ import annotations
 
@@ -73,6 +75,39 @@ async def endpoints(session: AsyncSession, owner: str) -> list[Any]:
     )
 
 
+ENDPOINT_OVERSIGHT_COLUMNS = [
+    webhook_endpoints.c.id, webhook_endpoints.c.owner_client_id.label("client_id"), webhook_endpoints.c.url,
+    webhook_endpoints.c.event_types, webhook_endpoints.c.description, webhook_endpoints.c.enabled,
+    webhook_endpoints.c.disabled_reason, webhook_endpoints.c.created_at, webhook_endpoints.c.updated_at,
+]
+
+
+async def all_endpoints(session: AsyncSession) -> list[dict[str, Any]]:
+    """Every machine client's endpoint with its deliveries counted by status (oversight)."""
+    d = webhook_deliveries
+    counts: dict[uuid.UUID, dict[str, int]] = {}
+    for endpoint_id, status, n in (
+        await session.execute(sa.select(d.c.endpoint_id, d.c.status, sa.func.count()).group_by(d.c.endpoint_id,
+                                                                                              d.c.status))
+    ).all():
+        counts.setdefault(endpoint_id, {})[status] = int(n)
+    rows = (
+        await session.execute(
+            sa.select(*ENDPOINT_OVERSIGHT_COLUMNS).order_by(
+                webhook_endpoints.c.owner_client_id, webhook_endpoints.c.created_at, webhook_endpoints.c.id
+            )
+        )
+    ).all()
+    return [{**dict(r._mapping), "deliveries": counts.get(r.id, {})} for r in rows]
+
+
+async def endpoint_for_oversight(session: AsyncSession, endpoint_id: uuid.UUID) -> dict[str, Any] | None:
+    row = (
+        await session.execute(sa.select(*ENDPOINT_OVERSIGHT_COLUMNS).where(webhook_endpoints.c.id == endpoint_id))
+    ).first()
+    return dict(row._mapping) if row else None
+
+
 def delivery_dict(row: Any) -> dict[str, Any]:
     data = dict(row._mapping)
     if data["status"] != "pending":
@@ -81,10 +116,12 @@ def delivery_dict(row: Any) -> dict[str, Any]:
 
 
 async def deliveries(
-    session: AsyncSession, owner: str, endpoint_id: uuid.UUID, *, status: str | None, limit: int, offset: int
+    session: AsyncSession, owner: str | None, endpoint_id: uuid.UUID, *, status: str | None, limit: int, offset: int
 ) -> dict[str, Any]:
     d = webhook_deliveries
-    query = sa.select(d).where(d.c.endpoint_id == endpoint_id, d.c.owner_client_id == owner)
+    query = sa.select(d).where(d.c.endpoint_id == endpoint_id)
+    if owner is not None:  # None: a supervisor's oversight, across owners
+        query = query.where(d.c.owner_client_id == owner)
     if status:
         query = query.where(d.c.status == status)
     rows = (await session.execute(query.order_by(d.c.created_at.desc(), d.c.id).limit(limit).offset(offset))).all()

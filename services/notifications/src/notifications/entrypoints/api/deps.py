@@ -17,6 +17,9 @@ OFFICER_ROLES = ("officer", "supervisor", "pae_agent", "admin")
 # Other administrations' machine clients, on the internal edge only.
 require_machine = require(roles=["machine"], audience=INTERNAL_AUDIENCE, scopes=["decisions:read"])
 
+# Supervisors (and administrators) oversee every administration's subscriptions, read only.
+require_oversight = require(roles=["supervisor", "admin"], audience=INTERNAL_AUDIENCE)
+
 
 async def require_person(principal: Principal = Depends(current_principal)) -> Principal:
     """An applicant on the public edge, or an officer / PAE agent on the internal edge."""

@@ -154,6 +154,28 @@ class DeliveryPage(BaseModel):
     offset: int
 
 
+class DeliveryCounts(BaseModel):
+    pending: int = 0
+    delivered: int = 0
+    dead: int = 0
+    cancelled: int = 0
+
+
+class SupervisedEndpointRead(BaseModel):
+    """A machine client's endpoint as supervisors see it: never its secrets."""
+
+    id: uuid.UUID
+    client_id: str
+    url: str
+    event_types: list[str]
+    description: str | None
+    enabled: bool
+    disabled_reason: str | None
+    created_at: datetime
+    updated_at: datetime
+    deliveries: DeliveryCounts
+
+
 class EventTypeRead(BaseModel):
     type: str
     schema_: str = Field(serialization_alias="schema")
