@@ -93,6 +93,9 @@ async def test_health_and_problem_json(two_services) -> None:  # type: ignore[no
     assert notjson.status_code == 422 and "JSON" in notjson.text
     conflict = await pc.post("/widgets", json={"name": "interdit", "count": 1})
     assert conflict.status_code == 409 and conflict.json()["detail"] == "Ce nom est déjà utilisé."
+    # Text PostgreSQL cannot store is the client's fault: 422, and nothing was written.
+    nul = await pc.post("/widgets", json={"name": "a\u0000b", "count": 1})
+    assert nul.status_code == 422 and "caractère non autorisé" in nul.json()["detail"]
     missing = await pc.get("/nulle-part")
     assert missing.status_code == 404 and missing.json()["title"] == "Ressource introuvable"
     assert (await pc.get("/openapi.json")).json()["paths"]["/widgets"]["post"]["operationId"] == "create_widget"

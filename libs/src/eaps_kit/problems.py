@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger("eaps.problems")
@@ -67,6 +68,18 @@ _PYDANTIC_FR = {
     "url_parsing": "Une adresse URL valide est attendue.",
     "url_scheme": "Une adresse URL en http ou https est attendue.",
 }
+
+
+# invalid byte sequence / character not in repertoire, unsupported Unicode escape (JSON \\u0000)
+_INVALID_TEXT_SQLSTATES = {"22021", "22P05"}
+
+
+def _sqlstate(exc: DBAPIError) -> str | None:
+    for candidate in (exc.orig, getattr(exc.orig, "__cause__", None)):
+        code = getattr(candidate, "sqlstate", None) or getattr(candidate, "pgcode", None)
+        if code:
+            return str(code)
+    return None
 
 
 class ProblemError(Exception):
@@ -154,6 +167,17 @@ def install_problem_handlers(app: FastAPI) -> None:
             detail = "Cette méthode n'est pas autorisée sur cette ressource."
         return problem_response(exc.status_code, detail or _TITLES.get(exc.status_code, "Erreur"),
                                 instance=str(request.url.path), headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(DBAPIError)
+    async def _database(request: Request, exc: DBAPIError) -> JSONResponse:
+        # Text PostgreSQL cannot store (a NUL character, an invalid escape in JSON) is the
+        # client's input, not our fault: the transaction rolled back, nothing was written.
+        if _sqlstate(exc) in _INVALID_TEXT_SQLSTATES:
+            return problem_response(422, "Les données contiennent un caractère non autorisé (caractère nul ou "
+                                         "séquence invalide).", instance=str(request.url.path))
+        log.exception("database error on %s %s", request.method, request.url.path)
+        return problem_response(500, "Une erreur inattendue est survenue. Veuillez réessayer plus tard.",
+                                instance=str(request.url.path))
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
