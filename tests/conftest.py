@@ -182,6 +182,8 @@ class Stack:
         self.proc = None
         bound = time.monotonic() + 30
         while busy := [p for p in STACK_PORTS if listening_pids(p)]:
+            if self.supervisor_pid() is not None:
+                return  # another session started a stack meanwhile (same data): start() will reuse it
             if time.monotonic() > bound:
                 raise RuntimeError(f"ports still bound after the stack stopped: {busy}")
             time.sleep(0.3)

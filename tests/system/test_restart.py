@@ -10,6 +10,7 @@ and the queued event opens the second case."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 from typing import Any
@@ -87,11 +88,11 @@ async def test_documents_dossiers_and_a_queued_submission_survive_a_restart_of_t
         return d if d["status"] == "available" else None
     document = await eventually(available, timeout=60, interval=0.3)
 
-    draft = await dossier(public, a.token, (await hunter_draft(public, a))["id"])
-    first, first_number = await fill_and_transmit(public, a, await hunter_draft(public, a))
+    draft = await dossier(public, a.token, (await hunter_draft(public, a))["dossier"]["id"])
+    first, first_number = await fill_and_transmit(public, a, (await hunter_draft(public, a))["dossier"])
     first_case = await wait_case(internal, await officer.token(), first_number)
     first = await wait_status(public, a.token, first["id"], "en_etude")
-    second = await ready_to_transmit(public, a, await hunter_draft(public, a))
+    second = await ready_to_transmit(public, a, (await hunter_draft(public, a))["dossier"])
 
     frozen: int | None = None
     try:
@@ -138,5 +139,6 @@ async def test_documents_dossiers_and_a_queued_submission_survive_a_restart_of_t
         await wait_status(public, a.token, second["id"], "en_etude", bound=60)
     finally:
         if frozen is not None:
-            os.kill(frozen, signal.SIGCONT)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(frozen, signal.SIGCONT)
         stack.ensure_running()  # a stack that was running is running again, whatever happened
