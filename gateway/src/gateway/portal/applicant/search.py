@@ -15,6 +15,7 @@ DOSSIER_CRITERIA = ["number", "submitted_from", "submitted_to", "status", "autho
                     "classification", "q"]
 AUTH_CRITERIA = ["number", "valid_on", "issued_from", "issued_to", "status", "type", "flow", "country",
                  "classification", "q"]
+API_TARGET = {"dossiers": "dossiers", "autorisations": "authorisations"}  # the page's word -> the API's path
 
 
 def _criteria(request: Request, names: list[str]) -> list[tuple[str, str]]:
@@ -22,7 +23,7 @@ def _criteria(request: Request, names: list[str]) -> list[tuple[str, str]]:
     for name in names:
         for v in request.query_params.getlist(name):
             if v.strip():
-                out.append((name, v.strip()))
+                out.append((name, v.strip().upper() if name == "country" else v.strip()))
     return out
 
 
@@ -70,7 +71,7 @@ def routes(portal: Portal) -> APIRouter:
         if request.query_params.get("lancer"):
             page_no = request.query_params.get("page", "1")
             try:
-                results = await ctx.api.get(f"/api/v1/search/{what}", params=criteria + [
+                results = await ctx.api.get(f"/api/v1/search/{API_TARGET[what]}", params=criteria + [
                     ("page", page_no if page_no.isdigit() else "1"), ("size", "20")])
             except ApiError as exc:
                 if exc.status != 422:
@@ -91,7 +92,8 @@ def routes(portal: Portal) -> APIRouter:
         what = "autorisations" if request.query_params.get("objet") == "autorisations" else "dossiers"
         fmt = "csv" if request.query_params.get("format") == "csv" else "xlsx"
         criteria = _criteria(request, AUTH_CRITERIA if what == "autorisations" else DOSSIER_CRITERIA)
-        resp = await ctx.api.send("GET", f"/api/v1/search/{what}/export", params=criteria + [("format", fmt)])
+        resp = await ctx.api.send("GET", f"/api/v1/search/{API_TARGET[what]}/export",
+                                  params=criteria + [("format", fmt)])
         if resp.status_code != 200:
             raise ApiError.of(resp)
         return _download(resp)
