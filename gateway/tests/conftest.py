@@ -272,6 +272,13 @@ async def public_url(stubs: dict[str, Stub], redis_prefix: str) -> AsyncIterator
 
 
 @pytest.fixture(scope="session")
+async def public_small_limit(stubs: dict[str, Stub], redis_prefix: str) -> AsyncIterator[str]:
+    """A public edge that forwards bodies of at most 2 MiB."""
+    async with running_edge("public", edge_settings(stubs, redis_prefix, max_body_bytes=2 * 1024 * 1024)) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
 async def internal_url(stubs: dict[str, Stub], redis_prefix: str) -> AsyncIterator[str]:
     async with running_edge("internal", edge_settings(stubs, redis_prefix)) as url:
         yield url

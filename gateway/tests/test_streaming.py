@@ -86,3 +86,46 @@ async def test_head_request_gets_headers_without_body(public_url: str, keys: Tes
     assert resp.status_code == 200
     assert int(resp.headers["content-length"]) > 0
     assert resp.content == b""
+
+
+async def _raw_post(url: str, token: str, *, chunked_mib: int | None = None, declared: int | None = None) -> bytes:
+    """Send an upload over a raw socket (so that the client keeps sending while the edge answers)
+    and return the status line the edge writes."""
+    host, port = url.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    framing = "Transfer-Encoding: chunked" if chunked_mib is not None else f"Content-Length: {declared}"
+    writer.write((f"POST /api/v1/documents HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n"
+                  f"Content-Type: application/octet-stream\r\n{framing}\r\n\r\n").encode())
+
+    async def send() -> None:
+        try:
+            for _ in range(chunked_mib or 0):
+                for _ in range(16):
+                    writer.write(f"{len(CHUNK):x}\r\n".encode() + CHUNK + b"\r\n")
+                await writer.drain()
+        except (ConnectionError, OSError):
+            pass  # the edge closed the connection after answering: what we want
+
+    sender = asyncio.create_task(send())
+    try:
+        return await asyncio.wait_for(reader.readline(), timeout=WAIT)
+    finally:
+        sender.cancel()
+        writer.close()
+
+
+async def test_a_chunked_body_over_the_limit_is_cut_off_with_413(public_small_limit: str, keys: TestKeys) -> None:
+    status = await _raw_post(public_small_limit, keys.applicant(), chunked_mib=8)  # limit is 2 MiB
+    assert b" 413 " in status, status
+
+
+async def test_a_declared_length_over_the_limit_is_refused_at_once(public_small_limit: str, keys: TestKeys) -> None:
+    # Nothing of the body is sent: the answer cannot depend on reading it.
+    status = await _raw_post(public_small_limit, keys.applicant(), declared=50 * 1024 * 1024)
+    assert b" 413 " in status, status
+
+
+async def test_a_body_under_the_limit_still_passes(public_small_limit: str, keys: TestKeys) -> None:
+    async with httpx.AsyncClient(base_url=public_small_limit, timeout=60) as client:
+        resp = await client.post("/api/v1/documents", content=CHUNK * 16, headers=bearer(keys.applicant()))
+    assert resp.status_code == 200 and resp.json()["body_size"] == len(CHUNK) * 16

@@ -75,9 +75,6 @@ async def test_a_file_name_with_a_path_and_control_characters_is_sanitised(publi
     assert not any(ord(ch) < 32 or ord(ch) == 127 for ch in name), name
 
 
-@pytest.mark.xfail(reason="open finding: a chunked upload over the limit through the public edge got no status "
-                          "line within 60 s in the review run (edge streams the body on while documents has "
-                          "answered?); to be localised by the documents/gateway owners", strict=False)
 async def test_a_chunked_body_over_the_limit_is_cut_off_with_413(stack, bob) -> None:
     """No Content-Length at all: the limit is counted on the bytes as they arrive."""
     host, port = "127.0.0.1", 8000

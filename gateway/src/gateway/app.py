@@ -289,7 +289,8 @@ async def _handle(state: EdgeState, request: Request) -> Response:
     assert state.client is not None
     rid = request.scope.get("state", {}).get("request_id") or str(uuid.uuid4())
     response = await forward(state.client, request, service=match.service, base_url=state.upstreams[match.service],
-                             request_id=rid, forwarded_for=state.forwarded_for(request))
+                             request_id=rid, forwarded_for=state.forwarded_for(request),
+                             max_body_bytes=state.settings.max_body_bytes)
     log.info("%s %s -> %s %s (%.1f ms to headers)", method, path, match.service, response.status_code,
              (time.perf_counter() - started) * 1000)
     return response

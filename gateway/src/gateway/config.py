@@ -49,6 +49,9 @@ class GatewaySettings(BaseSettings):
     # Timeouts towards the services (seconds).
     connect_timeout: float = 3.0
     read_timeout: float = 30.0
+    # Largest request body the edge forwards (the documents service's own limit is 20 MB plus
+    # the multipart framing); beyond it the edge answers 413 and stops reading.
+    max_body_bytes: int = 25 * 1024 * 1024
     write_timeout: float = 30.0
     pool_timeout: float = 5.0
     max_connections: int = 200

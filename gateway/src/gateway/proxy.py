@@ -83,10 +83,33 @@ class UpstreamResponse(Response):
             await self.upstream.aclose()
 
 
-async def _body(request: Request) -> AsyncIterator[bytes]:
+class BodyTooLarge(Exception):
+    """The client sent more than the edge forwards."""
+
+
+async def _body(request: Request, limit: int) -> AsyncIterator[bytes]:
+    received = 0
     async for chunk in request.stream():
         if chunk:
+            received += len(chunk)
+            if received > limit:
+                raise BodyTooLarge
             yield chunk
+
+
+def _declared_length(scope: Scope) -> int | None:
+    for name, value in scope["headers"]:
+        if name.lower() == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+def _too_large(limit: int) -> ProblemError:
+    return ProblemError(413, f"Le contenu envoyé dépasse la taille maximale acceptée ({limit // (1024 * 1024)} Mo).",
+                        headers={"Connection": "close"})
 
 
 def _has_body(scope: Scope) -> bool:
@@ -100,17 +123,24 @@ def _has_body(scope: Scope) -> bool:
 
 
 async def forward(client: httpx.AsyncClient, request: Request, *, service: str, base_url: str,
-                  request_id: str, forwarded_for: str) -> Response:
+                  request_id: str, forwarded_for: str, max_body_bytes: int) -> Response:
     scope = request.scope
+    declared = _declared_length(scope)
+    if declared is not None and declared > max_body_bytes:
+        # Refused before a byte of the body is read or forwarded.
+        raise _too_large(max_body_bytes)
     raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
     query: bytes = scope.get("query_string") or b""
     target = base_url + raw_path.decode("latin-1") + (("?" + query.decode("latin-1")) if query else "")
     headers = request_headers(scope, request_id=request_id, forwarded_for=forwarded_for,
                               scheme=scope.get("scheme", "http"))
-    content: Any = _body(request) if _has_body(scope) else None
+    content: Any = _body(request, max_body_bytes) if _has_body(scope) else None
     upstream_request = client.build_request(scope["method"], httpx.URL(target), headers=headers, content=content)
     try:
         upstream = await client.send(upstream_request, stream=True)
+    except BodyTooLarge:
+        log.info("request body to %s over %d bytes: refused", service, max_body_bytes)
+        raise _too_large(max_body_bytes) from None
     except ClientDisconnect:
         log.info("client went away while sending its body to %s", service)
         return Response(status_code=400)
