@@ -20,8 +20,8 @@ PACKAGES = {**{s: REPO / "services" / s / "src" / s for s in
 def test_wheel_carries_every_data_file(name: str, tmp_path: Path) -> None:
     src = PACKAGES[name]
     project = src.parents[1]
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path), str(project)],
-                   check=True, capture_output=True)
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+                    "-w", str(tmp_path), str(project)], check=True, capture_output=True)
     wheel = next(tmp_path.glob("*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
     expected = {f"{name}/{p.relative_to(src).as_posix()}" for p in src.rglob("*")

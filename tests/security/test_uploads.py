@@ -55,15 +55,15 @@ async def test_eicar_and_a_pdf_polyglot_carrying_it_are_never_served(public: htt
         if r.status_code != 201:  # refused by type at once: fine, nothing stored
             assert r.status_code in (415, 422), r.text
             continue
-        doc = r.json()
+        doc_id = r.json()["id"]
 
-        async def verdict() -> dict | None:  # type: ignore[type-arg]
-            d = (await public.get(f"/api/v1/documents/{doc['id']}", headers=bearer(bob.token))).json()
+        async def verdict(doc_id: str = doc_id) -> dict | None:  # type: ignore[type-arg]
+            d = (await public.get(f"/api/v1/documents/{doc_id}", headers=bearer(bob.token))).json()
             return d if d["status"] != "pending_scan" else None
         d = await eventually(verdict, timeout=60, interval=0.3)
         assert d["status"] == "rejected", d
         for suffix in ("content", "download-url"):
-            r = await public.get(f"/api/v1/documents/{doc['id']}/{suffix}", headers=bearer(bob.token))
+            r = await public.get(f"/api/v1/documents/{doc_id}/{suffix}", headers=bearer(bob.token))
             assert r.status_code == 409 and EICAR not in r.content, r.text[:200]
 
 
