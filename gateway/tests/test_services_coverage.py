@@ -10,7 +10,7 @@ from gateway.rules import Match, load_rules
 
 # Which edge each operation belongs to, by path: the policy stated once, checked against the code.
 INTERNAL_ONLY = ("/api/v1/identity/pae/", "/api/v1/identity/officers/", "/api/v1/identity/oauth/",
-                 "/api/v1/instruction/", "/api/v1/webhooks/")
+                 "/api/v1/instruction/", "/api/v1/webhooks/", "/api/v1/documents/generated/")
 BOTH = ("/.well-known/jwks.json", "/api/v1/notifications/", "/api/v1/documents/pinned/")
 
 
@@ -41,7 +41,8 @@ def test_every_service_operation_is_on_its_edge(service: str) -> None:
     wrong = []
     for method, path in _service_operations(service):
         routed = {name for name, rules in edges.items() if isinstance(rules.match(method, path), Match)}
-        if path.startswith("/api/v1/documents/") and not path.startswith("/api/v1/documents/pinned/"):
+        if path.startswith("/api/v1/documents/") and not path.startswith(("/api/v1/documents/pinned/",
+                                                                          "/api/v1/documents/generated/")):
             expected = {"public"}
         else:
             expected = _expected_edges(path)

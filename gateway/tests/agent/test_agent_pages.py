@@ -23,7 +23,8 @@ ID = str(uuid.uuid4())
 PAGES = ["/agent/files", "/agent/signatures", "/agent/autorisations", "/agent/notifications",
          "/agent/habilitations", f"/agent/dossiers/{ID}", f"/agent/dossiers/{ID}/complement",
          f"/agent/dossiers/{ID}/proposition", f"/agent/dossiers/{ID}/pieces/{ID}", f"/agent/autorisations/{ID}",
-         f"/agent/habilitations/{ID}"]
+         f"/agent/habilitations/{ID}", "/agent/abonnements", f"/agent/abonnements/{ID}",
+         f"/agent/autorisations/{ID}/pdf"]
 FORMS = [f"/agent/dossiers/{ID}/prise-en-charge", f"/agent/dossiers/{ID}/attribution",
          f"/agent/dossiers/{ID}/recevabilite", f"/agent/dossiers/{ID}/notes", f"/agent/dossiers/{ID}/messages",
          f"/agent/dossiers/{ID}/consultations", f"/agent/dossiers/{ID}/consultations/{ID}/avis",

@@ -1,5 +1,6 @@
 """The officer portal's pages: sign-in, queues, case page and its actions, decisions to sign,
-authorisations, PAE habilitation requests, notifications.
+authorisations and their PDF, PAE habilitation requests, other administrations' webhook
+subscriptions (supervisors, read only), notifications.
 
 Every page reads and acts through the internal edge's API with the signed-in person's token
 (``ctx.api``); the services decide who may do what and the page shows their French answer.
@@ -17,7 +18,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
 from gateway.agent import forms as f
-from gateway.agent.labels import labels
+from gateway.agent.labels import label, labels
 from gateway.agent.portal import BASE, has_role, render
 from gateway.portal.common.api import ApiError
 from gateway.portal.common.core import Ctx, Portal, safe_return_path
@@ -25,6 +26,7 @@ from gateway.portal.common.core import Ctx, Portal, safe_return_path
 OPEN_STATUSES = ["en_etude", "incomplet", "en_instruction", "en_decision"]
 PAGE_SIZE = 50
 INSTRUCTION = "/api/v1/instruction"
+SUPERVISION = "/api/v1/webhooks/supervision"
 
 
 def _case_url(case_id: uuid.UUID | str, anchor: str = "") -> str:
@@ -46,6 +48,14 @@ async def _act(ctx: Ctx, call: Any, *, back: str, success: str) -> Response | Ap
         return await ctx.redirect(back)
     ctx.flash(success)
     return await ctx.redirect(back)
+
+
+async def _assignable_officers(ctx: Ctx) -> list[dict[str, Any]]:
+    """Active officers and supervisors a supervisor can give a case to, by name (identity's list)."""
+    listed = await ctx.api.get("/api/v1/identity/officers")
+    return [{**o, "id": str(o["id"]),
+             "label": f"{o['display_name']} — {', '.join(label('roles', r) for r in o.get('roles') or [])}"}
+            for o in listed if o.get("active")]
 
 
 def router(portal: Portal) -> APIRouter:
@@ -153,9 +163,18 @@ def router(portal: Portal) -> APIRouter:
         case, audit = await asyncio.gather(ctx.api.get(f"{INSTRUCTION}/cases/{case_id}"),
                                            ctx.api.get(f"{INSTRUCTION}/cases/{case_id}/audit"))
         pending = next((p for p in case["proposals"] if p["state"] == "proposed"), None)
+        is_supervisor = has_role(ctx, "supervisor")
+        officers: list[dict[str, Any]] | None = []
+        if is_supervisor and case["status"] in OPEN_STATUSES:
+            try:
+                officers = await _assignable_officers(ctx)
+            except ApiError as exc:
+                if exc.status < 500:
+                    raise
+                officers = None  # the case stays readable; the form says the list is unavailable
         return await render(ctx, "agent/case.html", status_code=status_code, case=case, audit=audit,
                             pending=pending, form=form, errors=errors or {}, values=values or {},
-                            is_supervisor=has_role(ctx, "supervisor"), active_nav=f"{BASE}/files")
+                            is_supervisor=is_supervisor, officers=officers, active_nav=f"{BASE}/files")
 
     @r.get("/dossiers/{case_id}")
     async def case_view(case_id: uuid.UUID, ctx: Ctx = signed) -> Response:
@@ -173,12 +192,11 @@ def router(portal: Portal) -> APIRouter:
     async def assign(case_id: uuid.UUID, ctx: Ctx = signed) -> Response:
         form = await ctx.form()
         errors = f.FormErrors()
-        officer = f.text(form, "officer_id", required=True, max_length=64, errors=errors)
-        if officer:
-            try:
-                uuid.UUID(officer)
-            except ValueError:
-                errors.add("officer_id", "Saisissez l'identifiant de l'agent (36 caractères, tirets compris).")
+        officer = str(form.get("officer_id") or "").strip()
+        if not officer:
+            errors.add("officer_id", "Choisissez l'agent instructeur à qui attribuer le dossier.")
+        elif officer not in {o["id"] for o in await _assignable_officers(ctx)}:
+            errors.add("officer_id", "Choisissez un agent instructeur en activité dans la liste.")
         if errors:
             return await case_page(ctx, case_id, status_code=422, form="assign", errors=errors,
                                    values=f.values_of(form))
@@ -491,6 +509,18 @@ def router(portal: Portal) -> APIRouter:
     async def authorisation_view(authorisation_id: uuid.UUID, ctx: Ctx = signed) -> Response:
         return await authorisation_page(ctx, authorisation_id)
 
+    @r.get("/autorisations/{authorisation_id}/pdf")
+    async def authorisation_pdf(authorisation_id: uuid.UUID, ctx: Ctx = signed) -> Response:
+        auth = await ctx.api.get(f"{INSTRUCTION}/authorisations/{authorisation_id}")
+        if not auth.get("pdf_document_id"):
+            raise ApiError(404, "Le document PDF de cette autorisation n'est pas encore produit.")
+        resp = await ctx.api.send("GET", f"/api/v1/documents/generated/{auth['pdf_document_id']}/content",
+                                  headers={"accept": "*/*"})
+        if resp.status_code != 200:
+            raise ApiError.of(resp)
+        headers = {k: v for k, v in resp.headers.items() if k.lower() in ("content-type", "content-disposition")}
+        return await ctx.finish(Response(resp.content, headers=headers))
+
     async def authorisation_act(ctx: Ctx, authorisation_id: uuid.UUID, name: str, path: str, success: str,
                                 dated: bool = False) -> Response:
         form = await ctx.form()
@@ -571,6 +601,31 @@ def router(portal: Portal) -> APIRouter:
             return await habilitation_page(ctx, request_id, status_code=422, errors=out.field_errors(),
                                            values=f.values_of(form))
         return out
+
+    # --- other administrations' webhook subscriptions (supervisors, read only) ----------------------
+
+    @r.get("/abonnements")
+    async def subscriptions(ctx: Ctx = signed) -> Response:
+        endpoints = await ctx.api.get(f"{SUPERVISION}/endpoints")
+        return await render(ctx, "agent/subscriptions.html", endpoints=endpoints,
+                            active_nav=f"{BASE}/abonnements")
+
+    @r.get("/abonnements/{endpoint_id}")
+    async def subscription(endpoint_id: uuid.UUID, ctx: Ctx = signed, statut: str = Query("", max_length=16),
+                           page_no: int = Query(1, ge=1, le=10_000, alias="page")) -> Response:
+        params: dict[str, Any] = {"limit": PAGE_SIZE, "offset": (page_no - 1) * PAGE_SIZE}
+        if statut in labels()["delivery_statuses"]:
+            params["status"] = statut
+        else:
+            statut = ""
+        endpoint, deliveries = await asyncio.gather(
+            ctx.api.get(f"{SUPERVISION}/endpoints/{endpoint_id}"),
+            ctx.api.get(f"{SUPERVISION}/endpoints/{endpoint_id}/deliveries", params=params))
+        pages = max(1, -(-int(deliveries["total"]) // PAGE_SIZE))
+        return await render(ctx, "agent/subscription.html", endpoint=endpoint, deliveries=deliveries,
+                            statut=statut, page_no=page_no, pages=pages,
+                            base_query=urlencode({"statut": statut} if statut else {}),
+                            active_nav=f"{BASE}/abonnements")
 
     # --- in-app notifications ---------------------------------------------------------------------
 

@@ -23,6 +23,7 @@ NAV: list[tuple[str, str, tuple[str, ...]]] = [
     ("Décisions à signer", f"{BASE}/signatures", ("supervisor",)),
     ("Autorisations", f"{BASE}/autorisations", ("officer", "supervisor")),
     ("Demandes d'habilitation", f"{BASE}/habilitations", ("pae_agent",)),
+    ("Abonnements des administrations", f"{BASE}/abonnements", ("supervisor", "admin")),
     ("Notifications", f"{BASE}/notifications", ("officer", "supervisor", "pae_agent")),
 ]
 
