@@ -1,5 +1,5 @@
 """`make bench`: run every benchmark once, in sequence, on a quiet machine, and write
-docs/benchmarks.md (command, machine, date, and each benchmark's own output, where every
+docs/benchmarks/latest-run.md (command, machine, date, and each benchmark's own output, where every
 figure stands next to the baseline measured in the same run).
 
     .venv/bin/python -m bench [--only messaging,gateway] [--skip dossier]
@@ -68,7 +68,7 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--only", default="")
     parser.add_argument("--skip", default="")
-    parser.add_argument("--output", default=str(ROOT / "docs" / "benchmarks.md"))
+    parser.add_argument("--output", default=str(ROOT / "docs" / "benchmarks" / "latest-run.md"))
     args = parser.parse_args()
     only = {x for x in args.only.split(",") if x}
     skip = {x for x in args.skip.split(",") if x}
@@ -104,7 +104,7 @@ def main() -> int:
 
     header = f"""# Benchmarks
 
-Every figure below comes from one run of `make bench` (`.venv/bin/python -m bench`), each next to
+Raw output of one run of `make bench`; the curated summary is docs/benchmarks.md. Every figure below comes from one run of `make bench` (`.venv/bin/python -m bench`), each next to
 the baseline measured in the same run (raw broker or database rate, a direct call, the raw library
 operation). Timing goals live here, never in tests.
 
