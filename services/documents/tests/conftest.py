@@ -23,12 +23,23 @@ from moto.server import ThreadedMotoServer
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from classification.config import Settings as ClassificationSettings
+from classification.main import create_app as classification_app
 from documents.adapters.clamav import Clamd
 from documents.config import Settings
 from documents.main import create_app
 from documents_testkit import TEST_LIMIT  # noqa: E402
 from eaps_kit.db import drop_database
-from eaps_kit.testing import TestKeys, app_client, bearer, eventually, free_port, test_database_url, unique_suffix
+from eaps_kit.testing import (
+    TestKeys,
+    app_client,
+    bearer,
+    eventually,
+    free_port,
+    serve_app,
+    test_database_url,
+    unique_suffix,
+)
 
 ROOT = Path(__file__).resolve().parents[3]
 START_CLAMD = ROOT / "deploy" / "local" / "clamd" / "start-clamd.sh"
@@ -112,7 +123,25 @@ def keys() -> TestKeys:
 
 
 @pytest.fixture(scope="session")
-async def settings(clamd: ClamdProcess, s3: S3Server) -> AsyncIterator[Settings]:
+def classification_settings() -> ClassificationSettings:
+    return ClassificationSettings(environment="test", database_url=test_database_url("classification"),
+                                  bus_prefix=f"t{unique_suffix()}.", log_json=False)
+
+
+@pytest.fixture(scope="session")
+async def classification_url(classification_settings: ClassificationSettings, keys: TestKeys
+                             ) -> AsyncIterator[str]:
+    """The real classification service, served on a free loopback port for the whole session."""
+    app = classification_app(classification_settings, token_verifier=keys.verifier())
+    async with serve_app(app) as url:
+        yield url
+        with contextlib.suppress(Exception):
+            await app.state.runtime.broker.delete_declared()
+    await drop_database(classification_settings.database_url)
+
+
+@pytest.fixture(scope="session")
+async def settings(clamd: ClamdProcess, s3: S3Server, classification_url: str) -> AsyncIterator[Settings]:
     suffix = unique_suffix()
     s = Settings(
         environment="test", database_url=test_database_url("documents"), bus_prefix=f"t{suffix}.",
@@ -120,7 +149,7 @@ async def settings(clamd: ClamdProcess, s3: S3Server) -> AsyncIterator[Settings]
         library_bucket=f"lib-{suffix}", pinned_bucket=f"pin-{suffix}", clamd_port=clamd.port,
         max_upload_bytes=TEST_LIMIT, multipart_overhead_bytes=16 * 1024, rescan_interval_seconds=0.2,
         reconcile_interval_seconds=3600, retry_after_seconds=15, internal_token="test-internal-token",
-        log_json=False,
+        log_json=False, classification_url=classification_url,
     )
     yield s
     await drop_database(s.database_url)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from documents.adapters.clamav import Clamd
+from documents.adapters.classification import DocumentTypes
 from documents.adapters.object_store import ObjectStore
 from documents.config import Settings
 
@@ -17,6 +18,7 @@ class Deps:
     session_factory: async_sessionmaker[AsyncSession]
     store: ObjectStore
     scanner: Clamd
+    document_types: DocumentTypes
 
 
 def make_store(settings: Settings) -> ObjectStore:
@@ -29,3 +31,9 @@ def make_store(settings: Settings) -> ObjectStore:
 
 def make_scanner(settings: Settings) -> Clamd:
     return Clamd(settings.clamd_host, settings.clamd_port, timeout=settings.clamd_timeout_seconds)
+
+
+def make_document_types(settings: Settings) -> DocumentTypes:
+    return DocumentTypes(settings.classification_url, timeout=settings.classification_timeout_seconds,
+                         ttl=settings.document_types_ttl_seconds,
+                         retry_after_failure=settings.document_types_retry_seconds)

@@ -41,6 +41,14 @@ class Settings(ServiceSettings):
     clamd_port: int = 3310
     clamd_timeout_seconds: float = 60.0
 
+    # Classification service: the document codes an upload or a change may use (its list
+    # GET /api/v1/classification/document-types, cached in memory for the TTL).
+    classification_url: str = "http://127.0.0.1:8102"
+    classification_timeout_seconds: float = 2.0
+    document_types_ttl_seconds: float = 300.0
+    # After a failed refresh with a cached list, how long the (expired) list is used before trying again.
+    document_types_retry_seconds: float = 30.0
+
     # Background work.
     rescan_interval_seconds: float = 5.0
     reconcile_interval_seconds: float = 900.0

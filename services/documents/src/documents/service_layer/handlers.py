@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from documents import views
 from documents.adapters.clamav import ScannerUnavailable, Verdict
+from documents.adapters.classification import DocumentTypes
 from documents.adapters.multipart import FormStream
 from documents.adapters.object_store import ObjectMissing, StorageUnavailable
 from documents.adapters.orm import documents, pinned_documents
@@ -99,6 +100,17 @@ def _parse_fields(model: type[DocumentFields], fields: dict[str, str]) -> Any:
     return parsed
 
 
+UNKNOWN_DOCUMENT_TYPE = ("Ce type de document n'existe pas dans la liste des justificatifs : "
+                         "choisissez l'un des types proposés.")
+
+
+async def check_document_type(document_types: DocumentTypes, code: str | None) -> None:
+    """The code must be one of the classification's document codes (raises
+    ClassificationUnavailable when that list cannot be had)."""
+    if code is not None and not await document_types.is_known(code):
+        raise FieldErrors([{"field": "document_type", "message": UNKNOWN_DOCUMENT_TYPE, "type": "value_error"}])
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -137,6 +149,7 @@ async def upload_document(deps: Deps, owner: Owner, *, content_type: str | None,
                                   bucket=s.library_bucket, key=key, scanner=deps.scanner)
     try:
         fields: DocumentFields = _parse_fields(DocumentFields, form.fields)
+        await check_document_type(deps.document_types, fields.document_type)
     except BaseException:
         await received.discard()
         raise
@@ -227,6 +240,8 @@ async def update_metadata(deps: Deps, owner: Owner, document_id: uuid.UUID, patc
             raise NotFound("Ce document n'existe pas.")
         if "title" in changes and changes["title"] is None:
             raise InvalidUpload("Le titre ne peut pas être vide.", field="title")
+        if changes.get("document_type") not in (None, row["document_type"]):
+            await check_document_type(deps.document_types, changes["document_type"])
         merged = {**row, **changes}
         check_validity(merged["valid_from"], merged["valid_until"])
         if changes:

@@ -10,6 +10,7 @@ from eaps_kit.auth import INTERNAL_AUDIENCE, PUBLIC_AUDIENCE, Principal, current
 from eaps_kit.problems import ProblemError
 from fastapi import Depends, Request
 
+from documents.adapters.classification import ClassificationUnavailable
 from documents.adapters.object_store import ObjectMissing, StorageUnavailable
 from documents.bootstrap import Deps
 from documents.domain.model import DocumentError, Owner
@@ -53,6 +54,10 @@ def problems(retry_after: int) -> Iterator[None]:
         raise ProblemError(404, "Le contenu de ce document est introuvable.") from None
     except StorageUnavailable:
         raise ProblemError(503, "Le stockage des documents est momentanément indisponible. "
+                                "Veuillez réessayer dans quelques instants.",
+                           headers={"Retry-After": str(retry_after)}) from None
+    except ClassificationUnavailable:
+        raise ProblemError(503, "La liste des types de documents est momentanément indisponible. "
                                 "Veuillez réessayer dans quelques instants.",
                            headers={"Retry-After": str(retry_after)}) from None
 
