@@ -85,27 +85,30 @@ async def stack() -> AsyncIterator[Stack]:
     cls = classification_app(ClassificationSettings(database_url=urls["classification"], bus_prefix=prefix,
                                                     environment="test", log_json=False),
                              token_verifier=keys.verifier())
-    docs = documents_app(DocumentsSettings(
-        environment="test", database_url=urls["documents"], bus_prefix=prefix, s3_endpoint=f"127.0.0.1:{s3._port}",
-        s3_access_key="test", s3_secret_key="test", library_bucket=f"lib-{suffix}", pinned_bucket=f"pin-{suffix}",
-        clamd_port=clamd_port, rescan_interval_seconds=0.3, internal_token=INTERNAL, log_json=False),
-        token_verifier=keys.verifier())
     broker = Broker("amqp://guest:guest@127.0.0.1:5672/", prefix)
     await broker.connect()
     try:
-        async with serve_app(cls) as cls_url, serve_app(docs) as docs_url:
-            dos = dossier_app(Settings(database_url=urls["dossier"], bus_prefix=prefix, environment="test",
-                                       classification_url=cls_url, documents_url=docs_url, internal_token=INTERNAL,
-                                       outbox_poll_seconds=0.2, log_json=False), token_verifier=keys.verifier())
-            async with serve_app(dos) as dos_url:
-                edge = create_edge_app("public", GatewaySettings(
-                    environment="test", classification_url=cls_url, documents_url=docs_url, dossier_url=dos_url,
-                    rate_limit_prefix=f"{prefix}rl:", log_json=False), token_verifier=keys.verifier())
-                async with app_client(edge) as client:
-                    yield Stack(client, broker, keys)
-                await dos.state.runtime.broker.delete_declared()
-            await docs.state.runtime.broker.delete_declared()
-            await cls.state.runtime.broker.delete_declared()
+        async with serve_app(cls) as cls_url:
+            # documents checks document types against this classification instance
+            docs = documents_app(DocumentsSettings(
+                environment="test", database_url=urls["documents"], bus_prefix=prefix,
+                s3_endpoint=f"127.0.0.1:{s3._port}", s3_access_key="test", s3_secret_key="test",
+                library_bucket=f"lib-{suffix}", pinned_bucket=f"pin-{suffix}", clamd_port=clamd_port,
+                rescan_interval_seconds=0.3, internal_token=INTERNAL, log_json=False, classification_url=cls_url),
+                token_verifier=keys.verifier())
+            async with serve_app(docs) as docs_url:
+                dos = dossier_app(Settings(database_url=urls["dossier"], bus_prefix=prefix, environment="test",
+                                           classification_url=cls_url, documents_url=docs_url, internal_token=INTERNAL,
+                                           outbox_poll_seconds=0.2, log_json=False), token_verifier=keys.verifier())
+                async with serve_app(dos) as dos_url:
+                    edge = create_edge_app("public", GatewaySettings(
+                        environment="test", classification_url=cls_url, documents_url=docs_url, dossier_url=dos_url,
+                        rate_limit_prefix=f"{prefix}rl:", log_json=False), token_verifier=keys.verifier())
+                    async with app_client(edge) as client:
+                        yield Stack(client, broker, keys)
+                    await dos.state.runtime.broker.delete_declared()
+                await docs.state.runtime.broker.delete_declared()
+                await cls.state.runtime.broker.delete_declared()
     finally:
         await broker.delete_declared()
         await broker.close()
