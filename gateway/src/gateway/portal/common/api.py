@@ -36,7 +36,8 @@ class ApiError(Exception):
         if not isinstance(body, dict):
             body = {}
         detail = body.get("detail") or body.get("title") or "Le service n'a pas pu traiter la demande."
-        errors = body.get("errors") if isinstance(body.get("errors"), list) else []
+        raw_errors = body.get("errors")
+        errors: list[Any] = raw_errors if isinstance(raw_errors, list) else []
         return cls(response.status_code, str(detail), [e for e in errors if isinstance(e, dict)], body)
 
     def field_errors(self) -> dict[str, str]:
@@ -71,7 +72,7 @@ def make_http_client(app: ASGIApp, api_url: str | None) -> httpx.AsyncClient:
     timeout = httpx.Timeout(60.0, connect=5.0)
     if api_url:
         return httpx.AsyncClient(base_url=api_url.rstrip("/"), timeout=timeout, trust_env=False)
-    transport = httpx.ASGITransport(app=with_client_ip(app), raise_app_exceptions=False)  # type: ignore[arg-type]
+    transport = httpx.ASGITransport(app=with_client_ip(app), raise_app_exceptions=False)
     return httpx.AsyncClient(transport=transport, base_url="http://edge.portal", timeout=timeout)
 
 

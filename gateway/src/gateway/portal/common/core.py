@@ -13,7 +13,7 @@ import secrets
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
 
 import httpx
@@ -25,6 +25,8 @@ from gateway.portal.common.api import ApiClient, ApiError, SessionExpired, make_
 from gateway.portal.common.sessions import PortalSession, SessionStore
 from gateway.portal.common.settings import PortalSettings
 from gateway.portal.common.templating import make_environment
+
+ResponseT = TypeVar("ResponseT", bound=Response)
 
 CSRF_FIELD = "csrf_token"
 SECURITY_HEADERS = {
@@ -237,9 +239,9 @@ class Ctx:
         return await self.finish(HTMLResponse(html, status_code=status_code))
 
     async def redirect(self, url: str) -> RedirectResponse:
-        return await self.finish(RedirectResponse(url, status_code=303))  # type: ignore[return-value]
+        return await self.finish(RedirectResponse(url, status_code=303))
 
-    async def finish(self, response: Response) -> Response:
+    async def finish(self, response: ResponseT) -> ResponseT:
         secure = self.portal.settings.cookie_secure
         if self.session is not None:
             await self.store.save(self.session)
