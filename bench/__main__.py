@@ -104,7 +104,8 @@ def main() -> int:
 
     header = f"""# Benchmarks
 
-Raw output of one run of `make bench`; the curated summary is docs/benchmarks.md. Every figure below comes from one run of `make bench` (`.venv/bin/python -m bench`), each next to
+Raw output of one run of `make bench`; the curated summary is docs/benchmarks.md.
+Every figure below comes from one run of `make bench` (`.venv/bin/python -m bench`), each next to
 the baseline measured in the same run (raw broker or database rate, a direct call, the raw library
 operation). Timing goals live here, never in tests.
 
