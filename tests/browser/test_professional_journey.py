@@ -94,18 +94,23 @@ def agent_url(stack: Any) -> Iterator[str]:
 LIMITED = re.compile(r"Trop de requêtes\. Veuillez réessayer dans (\d+) seconde")
 
 
-def until_not_limited(page: Any, attempt: Any, label: str) -> None:
-    """Runs ``attempt`` (fill and submit a form) again while the edge answers that the shared
-    sign-in limit is reached (429, said on the page), waiting as long as it says, as a person would."""
+def submit(page: Any, prepare: Any, button: str, expect_url: str | None = None) -> None:
+    """Fills a form (``prepare``) and submits it with ``button``, again while the edge answers that
+    the shared sign-in limit is reached (429, said on the page), waiting as long as it says, as a
+    person would. Then, with ``expect_url``, the page must be there (else the page's message is shown)."""
     deadline = time.monotonic() + 180
     while True:
-        attempt()
-        page.wait_for_load_state()
-        said = LIMITED.search(page.locator("body").inner_text())
+        prepare()
+        with page.expect_navigation():
+            page.get_by_role("button", name=button).click()
+        body = page.locator("body").inner_text()
+        said = LIMITED.search(body)
         if not said:
-            return
-        assert time.monotonic() < deadline, f"{label}: still limited"
+            break
+        assert time.monotonic() < deadline, f"{button}: still limited"
         time.sleep(int(said.group(1)) + 1)
+    if expect_url:
+        assert re.search(expect_url, page.url), f"{button}: {page.url}\n{body[:1500]}"
 
 
 def sign_in(page: Any, email_: str, password: str, *, a11y: bool = True) -> None:
@@ -114,12 +119,10 @@ def sign_in(page: Any, email_: str, password: str, *, a11y: bool = True) -> None
     if a11y:
         check_a11y(page, "connexion")
 
-    def attempt() -> None:
+    def fill() -> None:
         page.get_by_label("Identifiant (adresse électronique)").fill(email_)
         page.locator("#f-password").fill(password)
-        page.get_by_role("button", name="Entrer").click()
-    until_not_limited(page, attempt, "connexion")
-    page.wait_for_url(re.compile(r"/soprano$"))
+    submit(page, fill, "Entrer", r"/soprano$")
 
 
 def register(page: Any, *, company: str | None = None, siret: str | None = None, first_name: str = "Lucie",
@@ -150,26 +153,20 @@ def register(page: Any, *, company: str | None = None, siret: str | None = None,
         check_a11y(page, "inscription (formulaire)")
         if screenshot:
             shot(page, screenshot)
-        page.get_by_role("button", name="Valider mon inscription").click()
-    until_not_limited(page, fill_and_send, "inscription")
-    page.wait_for_url(re.compile(r"/inscription/verification"))
+    submit(page, fill_and_send, "Valider mon inscription", r"/inscription/verification")
     check_a11y(page, "vérification SMS")
     verification, link = page.url, email_link(a.email, "/inscription/verifier-email")
 
-    def confirm_email() -> None:
+    def open_link() -> None:
         page.goto(link)
         check_a11y(page, "lien courriel")
-        page.get_by_role("button", name="Confirmer mon adresse électronique").click()
-    until_not_limited(page, confirm_email, "lien courriel")
+    submit(page, open_link, "Confirmer mon adresse électronique")
     page.get_by_text("Votre adresse électronique est confirmée").wait_for()
     page.goto(verification)
     code = latest_sms_code(a.phone)
 
-    def confirm_phone() -> None:
-        page.get_by_label("Code reçu par SMS").fill(code)
-        page.get_by_role("button", name="Confirmer mon téléphone").click()
-    until_not_limited(page, confirm_phone, "code SMS")
-    page.wait_for_url(re.compile(r"/connexion\?compte=active"))
+    submit(page, lambda: page.get_by_label("Code reçu par SMS").fill(code), "Confirmer mon téléphone",
+           r"/connexion\?compte=active")
     return a
 
 
