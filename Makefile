@@ -23,9 +23,12 @@ system-deps:
 run: install
 	$(PY) deploy/local/run.py
 
+# Two pytest runs: the browser tests use Playwright's sync API, whose event loop must not be
+# running while the asyncio tests run.
 test: install
 	bash deploy/local/ensure-services.sh
-	$(VENV)/bin/pytest -p no:randomly $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -p no:randomly --ignore=tests/browser $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -p no:randomly tests/browser $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -64,6 +64,9 @@ def portal_url(stack: Any) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
+    """The one Chromium of the run. Playwright's sync API runs its own event loop while it is open, so
+    there is one instance per session, and `make test` runs the browser tests in a pytest invocation
+    of their own (the asyncio tests must not find that loop running)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:

@@ -96,13 +96,9 @@ def hunter(stack: Any) -> Applicant:
 
 
 @pytest.fixture(scope="session")
-def chromium() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
+def chromium(browser: Any) -> Any:
+    """The session's one Chromium (conftest): Playwright's sync API allows one instance per thread."""
+    return browser
 
 
 def new_page(chromium: Any, agent_url: str) -> Any:

@@ -18,8 +18,6 @@ import pytest
 from agent_helpers import Applicant as ApiApplicant
 from agent_helpers import create_staff, wait_for
 from portal_helpers import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     Applicant,
     check_a11y,
     pdf_bytes,
@@ -32,18 +30,6 @@ pytestmark = pytest.mark.browser
 
 INTERNAL = "http://127.0.0.1:8001"
 PUBLIC = "http://127.0.0.1:8000"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    """This module's own Chromium (the conftest's is per session): Playwright's synchronous API
-    runs an event loop while it is open, which async tests run after this module must not find."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 def new_context(browser: Any, portal_url: str, **kw: Any) -> Any:
