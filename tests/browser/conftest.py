@@ -34,6 +34,9 @@ def portal_url(stack: Any) -> Iterator[str]:
     tag = secrets.token_hex(4)
     env = {**os.environ, "GATEWAY_PUBLIC_PORT": str(port), "GATEWAY_ENVIRONMENT": "dev", "GATEWAY_LOG_JSON": "false",
            "GATEWAY_RATE_LIMIT_PREFIX": f"t{tag}:rl:", "GATEWAY_PORTAL_SESSION_PREFIX": f"t{tag}:portal:",
+           # Every browser test registers and signs in people from 127.0.0.1: the strict per-address
+           # sign-in limit (tested in gateway/tests and tests/security) would throttle the whole run.
+           "GATEWAY_RATE_LIMIT_SIGN_IN": "1000",
            "PYTHONUNBUFFERED": "1"}
     log = open(ROOT / "var" / f"browser-portal-{tag}.log", "wb")
     proc = subprocess.Popen([sys.executable, "-m", "gateway", "public"], cwd=ROOT, env=env, stdout=log,
