@@ -5,8 +5,9 @@ granted dossier and checks it as documented, then reports border crossings until
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 from eaps_kit.testing import eventually, serve_app
@@ -110,7 +111,8 @@ async def _journey(internal: httpx.AsyncClient, public: httpx.AsyncClient, recei
         raise AssertionError("a forged or replayed delivery passed the check")
 
     # quantities used at the border: every refusal once, then down to « soldée »
-    today = datetime.now(UTC).date()
+    # the French administration's date: an authorisation granted after midnight in Paris starts that day
+    today = datetime.now(ZoneInfo("Europe/Paris")).date()
 
     def crossing(ref: str, **kw: Any) -> dict[str, Any]:
         return {"authorisation_number": auth_number, "declaration_reference": ref, "crossing_date": str(today),

@@ -8,6 +8,7 @@ import io
 import uuid
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 from dossier_testkit import INFORMATIONS, LINE, complete_dossier, h, new_draft, transmit
@@ -71,7 +72,7 @@ async def test_search_by_each_criterion(env, data):
     assert {x["id"] for x in (await search(env, t, q="laguiole dague"))["items"]} == {aimg["dossier"]["id"]}
     assert {x["id"] for x in (await search(env, t, q="VERNEY"))["items"]} == {leaf["dossier"]["id"]}
     assert (await search(env, t, q="Étienne"))["total"] == 2  # accents ignored
-    today = date.today().isoformat()
+    today = datetime.now(ZoneInfo("Europe/Paris")).date().isoformat()  # dates are Paris days
     assert (await search(env, t, submitted_from=today, submitted_to=today))["total"] == 2
     assert (await search(env, t, submitted_to="2000-01-01"))["total"] == 0
     assert {x["id"] for x in (await search(env, t, basket="a_traiter"))["items"]} == {data["draft"]["id"]}
