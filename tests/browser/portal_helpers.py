@@ -120,9 +120,14 @@ class Applicant:
 
 def new_applicant() -> Applicant:
     tag = secrets.token_hex(4)
-    digits = f"{secrets.randbelow(10**8):08d}"
     return Applicant(email=f"chasseur-{tag}@exemple.fr", password=f"Chasse-Gibier-{tag}-2026!",
-                     phone=f"+336{digits}", first_name="Jeanne", last_name=f"Martin-{tag}")
+                     phone=unique_mobile(), first_name="Jeanne", last_name=f"Martin-{tag}")
+
+
+def unique_mobile() -> str:
+    """A random French mobile number in a range the numbering plan allocates (+33 6 1x …): a fully
+    random +33 6 number is unallocated, hence refused by the registration, about once in twelve."""
+    return f"+3361{secrets.randbelow(10**7):07d}"
 
 
 def register_applicant(page: Any, a: Applicant | None = None, *, a11y: bool = True,

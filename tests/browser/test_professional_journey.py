@@ -32,6 +32,7 @@ from portal_helpers import (
     check_a11y,
     email_link,
     latest_sms_code,
+    unique_mobile,
     upload_justificatif,
 )
 
@@ -132,7 +133,7 @@ def register(page: Any, *, company: str | None = None, siret: str | None = None,
     the sinks, waiting out the shared limit; axe on every page. Leaves the page on the sign-in page."""
     tag = secrets.token_hex(4)
     a = Applicant(email=email or f"armurier-{tag}@exemple.fr", password=f"Canon-Raye-{tag}-2026!",
-                  phone=f"+336{secrets.randbelow(10**8):08d}", first_name=first_name, last_name=f"Garnier-{tag}")
+                  phone=unique_mobile(), first_name=first_name, last_name=f"Garnier-{tag}")
     page.goto("/inscription")
     check_a11y(page, "inscription")
     with page.expect_navigation():
