@@ -75,7 +75,7 @@ async def test_a_file_name_with_a_path_and_control_characters_is_sanitised(publi
     assert not any(ord(ch) < 32 or ord(ch) == 127 for ch in name), name
 
 
-async def test_a_chunked_body_over_the_limit_is_cut_off_with_413(stack, bob) -> None:
+async def test_a_chunked_body_over_the_limit_is_cut_off_with_413(stack, public, bob) -> None:
     """No Content-Length at all: the limit is counted on the bytes as they arrive."""
     host, port = "127.0.0.1", 8000
     reader, writer = await asyncio.open_connection(host, port)
@@ -87,17 +87,34 @@ async def test_a_chunked_body_over_the_limit_is_cut_off_with_413(stack, bob) -> 
                   f"Content-Type: multipart/form-data; boundary={boundary}\r\nTransfer-Encoding: chunked\r\n\r\n"
                   ).encode())
 
+    sent = 0
+
     async def send() -> None:
+        nonlocal sent
         chunk = b"0" * (1024 * 1024)
         try:
             writer.write(f"{len(head):x}\r\n".encode() + head + b"\r\n")
             for _ in range(64):  # 64 MiB, far above the 20 MB limit
                 writer.write(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
                 await writer.drain()
+                sent += len(chunk)
         except (ConnectionError, OSError):
             pass
+    before = (await public.get("/api/v1/documents", headers=bearer(bob.token))).json()["total"]
     sender = asyncio.create_task(send())
-    status_line = await asyncio.wait_for(reader.readline(), timeout=60)
+    try:
+        status_line = await asyncio.wait_for(reader.readline(), timeout=60)
+    except ConnectionResetError:
+        # The edge answered 413 and closed while bytes were still unread in its socket: the kernel
+        # then resets the connection, which can destroy the answer before the client reads it.
+        # What must still hold: the edge stopped reading long before the end, and nothing was stored.
+        status_line = b""
+    await asyncio.sleep(0.2)
     sender.cancel()
     writer.close()
-    assert b" 413 " in status_line, status_line
+    if status_line:
+        assert b" 413 " in status_line, status_line
+    else:
+        assert sent < 48 * 1024 * 1024, f"the edge read {sent} bytes before cutting the upload off"
+    after = (await public.get("/api/v1/documents", headers=bearer(bob.token))).json()["total"]
+    assert after == before
