@@ -15,10 +15,8 @@ BOTH = ("/.well-known/jwks.json", "/api/v1/notifications/", "/api/v1/documents/p
 
 
 def _service_operations(service: str) -> list[tuple[str, str]]:
-    try:
-        main = importlib.import_module(f"{service}.main")
-    except ImportError as exc:  # pragma: no cover - only when the service package is not installed
-        pytest.skip(f"service {service} not installed: {exc}")
+    # Every service is installed in the workspace: an import error is a broken service, not a skip.
+    main = importlib.import_module(f"{service}.main")
     doc = main.create_app().openapi()  # building the document needs no database or broker
     return [(method.upper(), path) for path, item in doc["paths"].items() for method in item
             if path.startswith(("/api/", "/.well-known/"))]
