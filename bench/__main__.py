@@ -81,12 +81,17 @@ def main() -> int:
     try:
         for name, cmd, needs_stack, detail in chosen:
             if needs_stack and stack is None and not stack_ready():
-                stack = subprocess.Popen([PY, str(ROOT / "deploy" / "local" / "run.py")], cwd=ROOT,
-                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+                log_path = ROOT / "var" / "log" / "bench-stack.log"
+                log_path.parent.mkdir(parents=True, exist_ok=True)
+                with open(log_path, "wb") as log:
+                    stack = subprocess.Popen([PY, str(ROOT / "deploy" / "local" / "run.py")], cwd=ROOT,
+                                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+                # The supervisor prints its banner once every service is ready and the demo seed ran.
                 deadline = time.monotonic() + 180
-                while not stack_ready() and time.monotonic() < deadline:
-                    time.sleep(1)
-                time.sleep(5)  # the demo seed runs right after readiness
+                while b"e-APS est pr" not in log_path.read_bytes():
+                    if stack.poll() is not None or time.monotonic() > deadline:
+                        raise SystemExit(f"the stack did not start; see {log_path}")
+                    time.sleep(0.5)
             print(f"== {name}: python -m {' '.join(cmd)}", flush=True)
             t = time.monotonic()
             proc = subprocess.run([PY, "-m", *cmd], cwd=ROOT, capture_output=True, text=True, timeout=3600)
